@@ -1,0 +1,43 @@
+# Every target installs what it needs: a fresh clone needs only `make demo` or `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+V2P := $(VENV)/bin/v2p
+export HF_HUB_OFFLINE := 1
+export MUJOCO_GL ?= egl
+
+.PHONY: setup demo test test-fast bench lint clean
+
+setup: $(VENV)/.installed
+
+# torch first: an existing (e.g. CUDA) torch on the system is kept via --system-site-packages; otherwise the
+# pinned CPU build torch==2.13.0 is installed before anything that could pull torch from a range.
+$(VENV)/.installed: pyproject.toml
+	@if python3 -c "import torch" 2>/dev/null; then \
+		echo "keeping the system's torch $$(python3 -c 'import torch; print(torch.__version__)')"; \
+		python3 -m venv --system-site-packages $(VENV); \
+	else python3 -m venv $(VENV); fi
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	@command -v bwrap >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get install -y -q bubblewrap >/dev/null 2>&1) || echo "bwrap not installed: sandbox falls back to rlimits"
+	@touch $@
+
+demo: setup
+	$(V2P) demo
+
+test: setup
+	$(PY) -m pytest -q -ra
+
+test-fast: setup
+	$(PY) -m pytest -q -ra -m "not slow"
+
+bench: setup
+	$(V2P) bench sim
+
+lint: setup
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,34 @@
+"""Reach the block: move the gripper's grasp point onto the block.
+
+Randomization: the block is placed upright at a random position in the central 60 % of the table.
+Success: the grasp point is within 3 cm of the block's centre.
+"""
+
+import torch
+
+from video2policy.tools.sim import Task
+
+
+class ReachBlock(Task):
+    scene_info = {"objects": ["block"], "horizon": 50}
+
+    def reset_objects_states(self, env_ids):
+        positions = self.random_table_positions(env_ids, ["block"])
+        self.set_object_pose("block", env_ids, positions["block"])
+
+    def compute_observation_key(self, states):
+        states["block_to_eef"] = states["block_pos"] - states["eef_pos"]
+        return ["eef_pos", "block_pos", "block_to_eef"]
+
+    def get_observation_space(self):
+        return 3 + 3 + 3
+
+    def compute_success(self, states):
+        return torch.linalg.vector_norm(states["block_to_eef"], dim=1) < 0.03
+
+    def compute_reward(self, actions, states):
+        distance = torch.linalg.vector_norm(states["block_to_eef"], dim=1)
+        reach_reward = 1.0 - torch.tanh(10.0 * distance)
+        action_penalty = -0.01 * torch.sum(actions[:, :3] ** 2, dim=1)
+        reward = reach_reward + action_penalty
+        return reward, {"reach_reward": reach_reward, "action_penalty": action_penalty}
