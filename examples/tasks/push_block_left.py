@@ -43,5 +43,8 @@ class PushBlockLeft(Task):
         progress_reward = 5.0 * torch.clamp(-states["block_displacement"][:, 0], -0.05, 0.2)
         drift_penalty = -2.0 * torch.abs(states["block_displacement"][:, 1])
         reward = approach_reward + progress_reward + drift_penalty
-        return reward, {"approach_reward": approach_reward, "progress_reward": progress_reward,
-                        "drift_penalty": drift_penalty}
+        return reward, {
+            "approach_reward": approach_reward,
+            "progress_reward": progress_reward,
+            "drift_penalty": drift_penalty,
+        }

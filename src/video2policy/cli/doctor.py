@@ -12,8 +12,19 @@ import typer
 
 from video2policy.cli.output import Output
 
-PACKAGES = ["torch", "mujoco", "rl-games", "langgraph", "langgraph-checkpoint-sqlite", "openai", "av", "trimesh",
-            "coacd", "opencv-python-headless", "transformers"]
+PACKAGES = [
+    "torch",
+    "mujoco",
+    "rl-games",
+    "langgraph",
+    "langgraph-checkpoint-sqlite",
+    "openai",
+    "av",
+    "trimesh",
+    "coacd",
+    "opencv-python-headless",
+    "transformers",
+]
 HOW_TO_GET = {
     "transformers": "pip install -e '.[models]' (for the foundation-model perception backend)",
     "bwrap": "apt-get install bubblewrap (stronger sandbox for generated code)",
@@ -49,8 +60,9 @@ def sandbox_level() -> str:
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return "process"
-    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"],
-                           capture_output=True, timeout=20)
+    probe = subprocess.run(
+        [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"], capture_output=True, timeout=20
+    )
     return "bwrap" if probe.returncode == 0 else "process"
 
 
@@ -80,8 +92,9 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="machine-readable
     """Versions, rendering backend, sandbox level, CPU/GPU, and what is missing."""
     out = Output(json_out)
     report = gather()
-    out.info(f"python {report['python']} on {report['platform']}, {report['cpus']} CPUs, "
-             f"GPU: {report['gpu'] or 'none'}")
+    out.info(
+        f"python {report['python']} on {report['platform']}, {report['cpus']} CPUs, GPU: {report['gpu'] or 'none'}"
+    )
     for name, version in report["packages"].items():
         out.info(f"  {name:30s} {version or '[red]missing[/]'}")
     r = report["rendering"]

@@ -10,8 +10,11 @@ import typer
 from video2policy.cli import bench, doctor
 from video2policy.cli.output import Output
 
-app = typer.Typer(help="video2policy: turn videos of people handling objects into robot tasks and policies.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="video2policy: turn videos of people handling objects into robot tasks and policies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 schema_app = typer.Typer(help="Print JSON Schemas of the file contracts.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(bench.app, name="bench")

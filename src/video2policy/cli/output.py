@@ -50,9 +50,17 @@ class Output:
 
     @contextmanager
     def progress(self, description: str, total: float | None) -> Iterator[ProgressHandle]:
-        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                       console=self.console, transient=False, disable=not self.console.is_terminal)
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+            disable=not self.console.is_terminal,
+        )
         with bar:
             task_id = bar.add_task(description, total=total, status="")
             yield ProgressHandle(self, bar, task_id, description)

@@ -43,8 +43,13 @@ def env_steps_per_second(env: TaskEnv, control_steps: int, seed: int = 0) -> flo
     return env.num_envs * control_steps / (time.perf_counter() - start)
 
 
-def bench_sim(sizes: tuple[int, ...] = (1, 16, 64, 256), env_steps: int = 12_000,
-              scene_path: Path | None = None, task_path: Path | None = None, progress=None) -> list[dict]:
+def bench_sim(
+    sizes: tuple[int, ...] = (1, 16, 64, 256),
+    env_steps: int = 12_000,
+    scene_path: Path | None = None,
+    task_path: Path | None = None,
+    progress=None,
+) -> list[dict]:
     """One row per N: raw and batched env-steps/s and their ratio. `env_steps` per side and N sets the run time."""
     scene_path = scene_path or EXAMPLES / "scenes" / "block.json"
     task_path = task_path or EXAMPLES / "tasks" / "push_block_left.py"
@@ -57,9 +62,17 @@ def bench_sim(sizes: tuple[int, ...] = (1, 16, 64, 256), env_steps: int = 12_000
         env_steps_per_second(env, 5)  # warm-up: thread pool, allocations
         raw = raw_steps_per_second(env, control_steps)
         batched = env_steps_per_second(env, control_steps)
-        rows.append({"num_envs": n, "control_steps": control_steps, "substeps": env.substeps,
-                     "raw_env_steps_per_s": round(raw, 1), "batched_env_steps_per_s": round(batched, 1),
-                     "ratio": round(batched / raw, 3), "threads": len(env._datas)})
+        rows.append(
+            {
+                "num_envs": n,
+                "control_steps": control_steps,
+                "substeps": env.substeps,
+                "raw_env_steps_per_s": round(raw, 1),
+                "batched_env_steps_per_s": round(batched, 1),
+                "ratio": round(batched / raw, 3),
+                "threads": len(env._datas),
+            }
+        )
         if progress:
             progress(i + 1, rows[-1])
     return rows
@@ -68,8 +81,10 @@ def bench_sim(sizes: tuple[int, ...] = (1, 16, 64, 256), env_steps: int = 12_000
 def summary_table(rows: list[dict]) -> str:
     lines = ["| N | raw mj_step loop (env-steps/s) | batched env (env-steps/s) | ratio |", "|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['num_envs']} | {r['raw_env_steps_per_s']:.0f} | {r['batched_env_steps_per_s']:.0f} | "
-                     f"{r['ratio']:.2f} |")
+        lines.append(
+            f"| {r['num_envs']} | {r['raw_env_steps_per_s']:.0f} | {r['batched_env_steps_per_s']:.0f} | "
+            f"{r['ratio']:.2f} |"
+        )
     return "\n".join(lines)
 
 

@@ -63,8 +63,14 @@ def build(scene: SceneSpec, robot: Robot, scene_dir: Path | str = ".") -> Compil
 
     model = spec.compile()
     robot.bind(model)
-    compiled = CompiledScene(model=model, spec=spec, scene=scene, robot=robot,
-                             object_names=[o.name for o in scene.objects], warnings=warnings)
+    compiled = CompiledScene(
+        model=model,
+        spec=spec,
+        scene=scene,
+        robot=robot,
+        object_names=[o.name for o in scene.objects],
+        warnings=warnings,
+    )
     for obj in scene.objects:
         jnt = model.joint(f"{obj.name}_free").id
         compiled.obj_qpos[obj.name] = int(model.jnt_qposadr[jnt])
@@ -77,47 +83,80 @@ def build(scene: SceneSpec, robot: Robot, scene_dir: Path | str = ".") -> Compil
 def _add_environment(spec: mujoco.MjSpec, scene: SceneSpec) -> None:
     sx, sy = scene.table.size
     world = spec.worldbody
-    spec.add_texture(name="grid", type=mujoco.mjtTexture.mjTEXTURE_2D, builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
-                     rgb1=[0.55, 0.55, 0.58], rgb2=[0.45, 0.45, 0.48], width=256, height=256)
+    spec.add_texture(
+        name="grid",
+        type=mujoco.mjtTexture.mjTEXTURE_2D,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+        rgb1=[0.55, 0.55, 0.58],
+        rgb2=[0.45, 0.45, 0.48],
+        width=256,
+        height=256,
+    )
     spec.add_material(name="floor", textures=["", "grid"], texrepeat=[8, 8])
-    world.add_light(name="sun", pos=[0, -0.5, 2.0], dir=[0, 0.3, -1], diffuse=[0.8, 0.8, 0.8],
-                    type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, castshadow=True)
+    world.add_light(
+        name="sun",
+        pos=[0, -0.5, 2.0],
+        dir=[0, 0.3, -1],
+        diffuse=[0.8, 0.8, 0.8],
+        type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+        castshadow=True,
+    )
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
-    world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3, 3, 0.1],
-                   pos=[0, 0, -scene.table.height], material="floor")
-    world.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx / 2, sy / 2, TABLE_THICKNESS / 2],
-                   pos=[0, 0, -TABLE_THICKNESS / 2], rgba=[0.82, 0.72, 0.58, 1], friction=[1.0, 0.005, 0.0001])
+    world.add_geom(
+        name="floor",
+        type=mujoco.mjtGeom.mjGEOM_PLANE,
+        size=[3, 3, 0.1],
+        pos=[0, 0, -scene.table.height],
+        material="floor",
+    )
+    world.add_geom(
+        name="table",
+        type=mujoco.mjtGeom.mjGEOM_BOX,
+        size=[sx / 2, sy / 2, TABLE_THICKNESS / 2],
+        pos=[0, 0, -TABLE_THICKNESS / 2],
+        rgba=[0.82, 0.72, 0.58, 1],
+        friction=[1.0, 0.005, 0.0001],
+    )
     leg = (scene.table.height - TABLE_THICKNESS) / 2
-    world.add_geom(name="table_base", type=mujoco.mjtGeom.mjGEOM_BOX, size=[sx / 2.5, sy / 2.5, leg],
-                   pos=[0, 0, -TABLE_THICKNESS - leg], rgba=[0.5, 0.42, 0.33, 1], contype=0, conaffinity=0)
+    world.add_geom(
+        name="table_base",
+        type=mujoco.mjtGeom.mjGEOM_BOX,
+        size=[sx / 2.5, sy / 2.5, leg],
+        pos=[0, 0, -TABLE_THICKNESS - leg],
+        rgba=[0.5, 0.42, 0.33, 1],
+        contype=0,
+        conaffinity=0,
+    )
 
 
 def primitive_volume(obj: SceneObject) -> float:
-    l, w, h = obj.size
-    r = max(l, w) / 2
+    length, w, h = obj.size
+    r = max(length, w) / 2
     return {
-        "box": l * w * h,
+        "box": length * w * h,
         "cylinder": math.pi * r * r * h,
         "sphere": 4 / 3 * math.pi * (max(obj.size) / 2) ** 3,
         "capsule": math.pi * r * r * max(h - 2 * r, 0) + 4 / 3 * math.pi * r**3,
-        "ellipsoid": 4 / 3 * math.pi * l * w * h / 8,
+        "ellipsoid": 4 / 3 * math.pi * length * w * h / 8,
     }[obj.shape]
 
 
 def _primitive_geom(obj: SceneObject) -> tuple[int, list[float]]:
-    l, w, h = obj.size
-    r = max(l, w) / 2
+    length, w, h = obj.size
+    r = max(length, w) / 2
     g = mujoco.mjtGeom
     return {
-        "box": (g.mjGEOM_BOX, [l / 2, w / 2, h / 2]),
+        "box": (g.mjGEOM_BOX, [length / 2, w / 2, h / 2]),
         "cylinder": (g.mjGEOM_CYLINDER, [r, h / 2, 0]),
         "sphere": (g.mjGEOM_SPHERE, [max(obj.size) / 2, 0, 0]),
         "capsule": (g.mjGEOM_CAPSULE, [r, max(h / 2 - r, 1e-4), 0]),
-        "ellipsoid": (g.mjGEOM_ELLIPSOID, [l / 2, w / 2, h / 2]),
+        "ellipsoid": (g.mjGEOM_ELLIPSOID, [length / 2, w / 2, h / 2]),
     }[obj.shape]
 
 
-def load_mesh_vertices(path: Path, scale: float, centre: np.ndarray | None = None) -> tuple[trimesh.Trimesh, np.ndarray]:
+def load_mesh_vertices(
+    path: Path, scale: float, centre: np.ndarray | None = None
+) -> tuple[trimesh.Trimesh, np.ndarray]:
     """Load a mesh scaled by rho and shifted so `centre` (default: its bounding-box centre) is the origin."""
     mesh = trimesh.load(path, force="mesh")
     mesh.apply_scale(scale)
@@ -134,8 +173,9 @@ def _add_object(spec: mujoco.MjSpec, obj: SceneObject, scene_dir: Path, warnings
     if obj.shape != "mesh":
         gtype, size = _primitive_geom(obj)
         density = obj.mass / primitive_volume(obj) if obj.mass else obj.density
-        body.add_geom(name=obj.name, type=gtype, size=size, rgba=list(obj.color), density=density,
-                      friction=friction, condim=4)
+        body.add_geom(
+            name=obj.name, type=gtype, size=size, rgba=list(obj.color), density=density, friction=friction, condim=4
+        )
         return
 
     visual, centre = load_mesh_vertices(scene_dir / obj.mesh, obj.scale)
@@ -146,12 +186,28 @@ def _add_object(spec: mujoco.MjSpec, obj: SceneObject, scene_dir: Path, warnings
         parts = [visual.convex_hull]
     volume = sum(p.convex_hull.volume for p in parts)
     density = obj.mass / volume if obj.mass else obj.density
-    body.add_geom(name=f"{obj.name}_visual", type=mujoco.mjtGeom.mjGEOM_MESH, meshname=f"{obj.name}_visual",
-                  rgba=list(obj.color), contype=0, conaffinity=0, group=1, density=0)
+    body.add_geom(
+        name=f"{obj.name}_visual",
+        type=mujoco.mjtGeom.mjGEOM_MESH,
+        meshname=f"{obj.name}_visual",
+        rgba=list(obj.color),
+        contype=0,
+        conaffinity=0,
+        group=1,
+        density=0,
+    )
     for i, part in enumerate(parts):
         _add_mesh_asset(spec, f"{obj.name}_part{i}", part)
-        body.add_geom(name=f"{obj.name}_part{i}", type=mujoco.mjtGeom.mjGEOM_MESH, meshname=f"{obj.name}_part{i}",
-                      rgba=[*obj.color[:3], 0.0], group=3, density=density, friction=friction, condim=4)
+        body.add_geom(
+            name=f"{obj.name}_part{i}",
+            type=mujoco.mjtGeom.mjGEOM_MESH,
+            meshname=f"{obj.name}_part{i}",
+            rgba=[*obj.color[:3], 0.0],
+            group=3,
+            density=density,
+            friction=friction,
+            condim=4,
+        )
 
 
 def _add_mesh_asset(spec: mujoco.MjSpec, name: str, mesh: trimesh.Trimesh) -> None:
@@ -162,7 +218,7 @@ def _add_mesh_asset(spec: mujoco.MjSpec, name: str, mesh: trimesh.Trimesh) -> No
 
 def _add_cameras(spec: mujoco.MjSpec, scene: SceneSpec) -> None:
     world = spec.worldbody
-    sx, sy = scene.table.size
+    _sx, sy = scene.table.size
     _look_at_camera(world, "front", eye=(0.0, -0.75 * sy - 0.35, 0.55), target=(0.0, 0.0, 0.0), fovy=55)
     _look_at_camera(world, "top", eye=(0.0, -0.01, 1.3), target=(0.0, 0.0, 0.0), fovy=50)
     if scene.camera is not None:

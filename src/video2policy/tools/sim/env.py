@@ -72,10 +72,20 @@ class TaskEnv:
     component means) before they were reset.
     """
 
-    def __init__(self, scene: SceneSpec, task: Task, num_envs: int = 16, *, seed: int = 0,
-                 scene_dir: Path | str = ".", horizon: int | None = None,
-                 control_period: float = DEFAULT_CONTROL_PERIOD, robot: str = "gripper",
-                 nthread: int | None = None, terminate_on_success: bool = False):
+    def __init__(
+        self,
+        scene: SceneSpec,
+        task: Task,
+        num_envs: int = 16,
+        *,
+        seed: int = 0,
+        scene_dir: Path | str = ".",
+        horizon: int | None = None,
+        control_period: float = DEFAULT_CONTROL_PERIOD,
+        robot: str = "gripper",
+        nthread: int | None = None,
+        terminate_on_success: bool = False,
+    ):
         self.scene = scene
         self.num_envs = num_envs
         self.compiled: CompiledScene = build(scene, make_robot(robot), scene_dir)
@@ -106,8 +116,10 @@ class TaskEnv:
         default = mujoco.MjData(self.model)
         self._state[:] = _get_state(self.model, default)
         self._init_pos = {name: torch.zeros(num_envs, 3) for name in self.object_names}
-        self._sizes = {name: torch.tensor(scene.object(name).size, dtype=torch.float32).expand(num_envs, 3)
-                       for name in self.object_names}
+        self._sizes = {
+            name: torch.tensor(scene.object(name).size, dtype=torch.float32).expand(num_envs, 3)
+            for name in self.object_names
+        }
         self.progress = np.zeros(num_envs, dtype=np.int64)
         self.stats = EpisodeStats(num_envs)
 
@@ -151,21 +163,29 @@ class TaskEnv:
             self._observe()
         return self.obs, reward, done, info
 
-    def set_object_pose(self, name: str, env_ids: torch.Tensor, pos: torch.Tensor,
-                        quat: torch.Tensor | None = None) -> None:
+    def set_object_pose(
+        self, name: str, env_ids: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor | None = None
+    ) -> None:
         ids = np.asarray(torch.as_tensor(env_ids).cpu(), dtype=np.int64)
         adr, dadr = self.compiled.obj_qpos[name], self.compiled.obj_qvel[name]
         pos = torch.as_tensor(pos, dtype=torch.float64).reshape(len(ids), 3)
         quat = torch.tensor([1.0, 0, 0, 0]).expand(len(ids), 4) if quat is None else torch.as_tensor(quat)
         quat = quat.to(torch.float64).reshape(len(ids), 4)
         quat = quat / torch.linalg.vector_norm(quat, dim=1, keepdim=True)
-        self._qpos[ids, adr:adr + 3] = pos.numpy()
-        self._qpos[ids, adr + 3:adr + 7] = quat.numpy()
-        self._qvel[ids, dadr:dadr + 6] = 0.0
+        self._qpos[ids, adr : adr + 3] = pos.numpy()
+        self._qpos[ids, adr + 3 : adr + 7] = quat.numpy()
+        self._qvel[ids, dadr : dadr + 6] = 0.0
 
     def physics_state(self) -> np.ndarray:
         """A copy of all worlds' full-physics states (N, nstate); with `ctrl` it determines the future."""
         return self._state.copy()
+
+    def set_physics_state(self, state: np.ndarray, ctrl: np.ndarray | None = None) -> None:
+        """Overwrite all worlds' physics states (and actuator targets), then refresh the state dictionary."""
+        self._state[:] = state
+        if ctrl is not None:
+            self._ctrl[:] = ctrl
+        self._observe()
 
     @property
     def ctrl(self) -> np.ndarray:
@@ -177,16 +197,27 @@ class TaskEnv:
         wanted = task.scene_info.get("objects", [])
         missing = [n for n in wanted if n not in self.object_names]
         if missing:
-            raise ValueError(f"task {type(task).__name__}: scene_info names objects {missing} that the scene does not "
-                             f"have (scene objects: {self.object_names})")
+            raise ValueError(
+                f"task {type(task).__name__}: scene_info names objects {missing} that the scene does not "
+                f"have (scene objects: {self.object_names})"
+            )
 
     def _simulate(self) -> None:
         self._control[:] = self._ctrl[:, None, :]
         self._warmstart[:] = 0.0  # explicit, so a world's trajectory never depends on which thread ran it
-        self._pool.rollout([self.model] * self.num_envs, self._datas, self._state, self._control,
-                           skip_checks=True, nstep=self.substeps, initial_warmstart=self._warmstart,
-                           state=self._out, sensordata=self._sensors, chunk_size=None,
-                           control_spec=mujoco.mjtState.mjSTATE_CTRL.value)
+        self._pool.rollout(
+            [self.model] * self.num_envs,
+            self._datas,
+            self._state,
+            self._control,
+            skip_checks=True,
+            nstep=self.substeps,
+            initial_warmstart=self._warmstart,
+            state=self._out,
+            sensordata=self._sensors,
+            chunk_size=None,
+            control_spec=mujoco.mjtState.mjSTATE_CTRL.value,
+        )
         self._state[:] = self._out[:, -1]
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -195,12 +226,13 @@ class TaskEnv:
         self.robot.home(qpos, qvel, ctrl)
         self._qpos[ids], self._qvel[ids], self._ctrl[ids] = qpos, qvel, ctrl
         for name in self.object_names:  # default pose before the task places objects
-            self.set_object_pose(name, torch.as_tensor(ids), torch.tensor([0, 0, self.compiled.rest_height(name)]
-                                                                          ).expand(len(ids), 3))
+            self.set_object_pose(
+                name, torch.as_tensor(ids), torch.tensor([0, 0, self.compiled.rest_height(name)]).expand(len(ids), 3)
+            )
         self.task.reset_objects_states(torch.as_tensor(ids))
         for name in self.object_names:
             adr = self.compiled.obj_qpos[name]
-            self._init_pos[name][ids] = torch.from_numpy(self._qpos[ids, adr:adr + 3]).float()
+            self._init_pos[name][ids] = torch.from_numpy(self._qpos[ids, adr : adr + 3]).float()
         self.progress[ids] = 0
         self.stats.clear(ids)
 
@@ -211,11 +243,11 @@ class TaskEnv:
         states["table_height"] = torch.zeros(self.num_envs)  # the table top is z = 0 in the table frame
         for name in self.object_names:
             adr, dadr = self.compiled.obj_qpos[name], self.compiled.obj_qvel[name]
-            quat = qpos[:, adr + 3:adr + 7]
-            states[f"{name}_pos"] = qpos[:, adr:adr + 3]
+            quat = qpos[:, adr + 3 : adr + 7]
+            states[f"{name}_pos"] = qpos[:, adr : adr + 3]
             states[f"{name}_quat"] = quat
-            states[f"{name}_vel_linear"] = qvel[:, dadr:dadr + 3]
-            states[f"{name}_vel_angular"] = quat_rotate(quat, qvel[:, dadr + 3:dadr + 6])  # world frame
+            states[f"{name}_vel_linear"] = qvel[:, dadr : dadr + 3]
+            states[f"{name}_vel_angular"] = quat_rotate(quat, qvel[:, dadr + 3 : dadr + 6])  # world frame
             states[f"{name}_size"] = self._sizes[name]
             states[f"{name}_init_pos"] = self._init_pos[name].clone()
         return states
@@ -225,23 +257,30 @@ class TaskEnv:
         self.obs_keys = self.task.compute_observation_key(self.states)
         missing = [k for k in self.obs_keys if k not in self.states]
         if missing:
-            raise TaskCodeError(FailureReason.RUNTIME_ERROR, f"observation keys {missing} are not in the state "
-                                f"dictionary (available: {sorted(self.states)})")
+            raise TaskCodeError(
+                FailureReason.RUNTIME_ERROR,
+                f"observation keys {missing} are not in the state dictionary (available: {sorted(self.states)})",
+            )
         parts = [self.states[k].reshape(self.num_envs, -1).float() for k in self.obs_keys]
         self.obs = torch.cat(parts, dim=1)
         declared = self.task.get_observation_space()
         if self.obs.shape[1] != declared:
-            widths = {k: p.shape[1] for k, p in zip(self.obs_keys, parts)}
-            raise TaskCodeError(FailureReason.SHAPE_MISMATCH, f"get_observation_space() returns {declared} but the "
-                                f"observation keys add up to {self.obs.shape[1]} ({widths})")
+            widths = {k: p.shape[1] for k, p in zip(self.obs_keys, parts, strict=False)}
+            raise TaskCodeError(
+                FailureReason.SHAPE_MISMATCH,
+                f"get_observation_space() returns {declared} but the "
+                f"observation keys add up to {self.obs.shape[1]} ({widths})",
+            )
         self.observation_width = declared
         return self.obs
 
     def _task_reward(self, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         out = self.task.compute_reward(actions, self.states)
         if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
-            raise TaskCodeError(FailureReason.SHAPE_MISMATCH,
-                                "compute_reward must return (reward tensor (N,), dict of component tensors)")
+            raise TaskCodeError(
+                FailureReason.SHAPE_MISMATCH,
+                "compute_reward must return (reward tensor (N,), dict of component tensors)",
+            )
         reward, components = out
         self._check_batch("compute_reward's reward", reward)
         for key, value in components.items():
@@ -251,17 +290,22 @@ class TaskEnv:
     def _task_success(self) -> torch.Tensor:
         success = self.task.compute_success(self.states)
         if not isinstance(success, torch.Tensor) or success.shape != (self.num_envs,):
-            raise TaskCodeError(FailureReason.SHAPE_MISMATCH, f"compute_success must return a bool tensor of shape "
-                                f"({self.num_envs},), got {_describe(success)}")
+            raise TaskCodeError(
+                FailureReason.SHAPE_MISMATCH,
+                f"compute_success must return a bool tensor of shape ({self.num_envs},), got {_describe(success)}",
+            )
         if success.dtype != torch.bool:
-            raise TaskCodeError(FailureReason.SHAPE_MISMATCH, f"compute_success must return dtype torch.bool, "
-                                f"got {success.dtype}")
+            raise TaskCodeError(
+                FailureReason.SHAPE_MISMATCH, f"compute_success must return dtype torch.bool, got {success.dtype}"
+            )
         return success
 
     def _check_batch(self, what: str, value: object) -> None:
         if not isinstance(value, torch.Tensor) or value.shape != (self.num_envs,):
-            raise TaskCodeError(FailureReason.SHAPE_MISMATCH,
-                                f"{what} must be a tensor of shape ({self.num_envs},), got {_describe(value)}")
+            raise TaskCodeError(
+                FailureReason.SHAPE_MISMATCH,
+                f"{what} must be a tensor of shape ({self.num_envs},), got {_describe(value)}",
+            )
         if not torch.isfinite(value.float()).all():
             bad = int((~torch.isfinite(value.float())).sum())
             raise TaskCodeError(FailureReason.NON_FINITE, f"{what} has {bad} non-finite values (NaN or inf)")

@@ -83,7 +83,10 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         if self.stream is None:
             self.stream = self.container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
-            self.stream.height, self.stream.width = frame.shape[0] - frame.shape[0] % 2, frame.shape[1] - frame.shape[1] % 2
+            self.stream.height, self.stream.width = (
+                frame.shape[0] - frame.shape[0] % 2,
+                frame.shape[1] - frame.shape[1] % 2,
+            )
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": "23", "preset": "veryfast"}
         frame = frame[: self.stream.height, : self.stream.width]
@@ -103,8 +106,15 @@ class VideoWriter:
         self.close()
 
 
-def record_rollout(env: TaskEnv, policy: Callable[[torch.Tensor], torch.Tensor], path: str | Path, steps: int | None = None,
-                   env_id: int = 0, camera: str = "front", size: tuple[int, int] = (256, 256)) -> dict:
+def record_rollout(
+    env: TaskEnv,
+    policy: Callable[[torch.Tensor], torch.Tensor],
+    path: str | Path,
+    steps: int | None = None,
+    env_id: int = 0,
+    camera: str = "front",
+    size: tuple[int, int] = (256, 256),
+) -> dict:
     """Run `policy` on the environment and write world `env_id` to an mp4; returns success and step count.
 
     The recording stops at the first episode end of that world (or after `steps` control steps).
@@ -116,12 +126,14 @@ def record_rollout(env: TaskEnv, policy: Callable[[torch.Tensor], torch.Tensor],
         obs = env.obs
         renderer.set_state(env.physics_state()[env_id])
         video.write(renderer.rgb(camera))
-        for t in range(steps):
+        taken = 0
+        for _ in range(steps):
             obs, _, done, info = env.step(policy(obs))
+            taken += 1
             success = success or bool(info["success"][env_id])
             if bool(done[env_id]):
                 break
             renderer.set_state(env.physics_state()[env_id])
             video.write(renderer.rgb(camera))
     renderer.close()
-    return {"path": str(path), "steps": t + 1, "success": success}
+    return {"path": str(path), "steps": taken, "success": success}

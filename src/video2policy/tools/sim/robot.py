@@ -64,29 +64,54 @@ class FloatingGripper:
 
     def add_to_spec(self, spec: mujoco.MjSpec) -> None:
         base = spec.worldbody.add_body(name="gripper", pos=[0, 0, 0], gravcomp=1.0)
-        for axis, jname in zip(np.eye(3), ("gx", "gy", "gz")):
-            base.add_joint(name=jname, type=mujoco.mjtJoint.mjJNT_SLIDE, axis=axis, armature=0.1,
-                           damping=[40.0, 0, 0])
-        for axis, jname in zip(([0, 0, 1], [0, 1, 0], [1, 0, 0]), ("gyaw", "gpitch", "groll")):
-            base.add_joint(name=jname, type=mujoco.mjtJoint.mjJNT_HINGE, axis=axis, armature=0.01,
-                           damping=[2.0, 0, 0])
+        for axis, jname in zip(np.eye(3), ("gx", "gy", "gz"), strict=False):
+            base.add_joint(name=jname, type=mujoco.mjtJoint.mjJNT_SLIDE, axis=axis, armature=0.1, damping=[40.0, 0, 0])
+        for axis, jname in zip(([0, 0, 1], [0, 1, 0], [1, 0, 0]), ("gyaw", "gpitch", "groll"), strict=False):
+            base.add_joint(name=jname, type=mujoco.mjtJoint.mjJNT_HINGE, axis=axis, armature=0.01, damping=[2.0, 0, 0])
         grey = [0.35, 0.35, 0.4, 1.0]
-        base.add_geom(name="palm", type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.02, 0.068, 0.012],
-                      pos=[0, 0, 0.082], rgba=grey, mass=0.4)
+        base.add_geom(
+            name="palm",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=[0.02, 0.068, 0.012],
+            pos=[0, 0, 0.082],
+            rgba=grey,
+            mass=0.4,
+        )
         base.add_site(name="eef", pos=[0, 0, 0], size=[0.005, 0, 0], rgba=[1, 0, 0, 0.5])
         half_open = self.limits.max_width / 2
         for side, sign in (("left", 1.0), ("right", -1.0)):
             finger = base.add_body(name=f"finger_{side}", pos=[0, 0, 0], gravcomp=1.0)
-            finger.add_joint(name=f"finger_{side}", type=mujoco.mjtJoint.mjJNT_SLIDE, axis=[0, sign, 0],
-                             range=[0.0, half_open], armature=0.01, damping=[5.0, 0, 0])
-            finger.add_geom(name=f"finger_{side}", type=mujoco.mjtGeom.mjGEOM_BOX,
-                            size=[0.012, 0.006, 0.045], pos=[0, sign * 0.006, 0.035], rgba=grey,
-                            mass=0.05, friction=[1.5, 0.01, 0.001], condim=4)
+            finger.add_joint(
+                name=f"finger_{side}",
+                type=mujoco.mjtJoint.mjJNT_SLIDE,
+                axis=[0, sign, 0],
+                range=[0.0, half_open],
+                armature=0.01,
+                damping=[5.0, 0, 0],
+            )
+            finger.add_geom(
+                name=f"finger_{side}",
+                type=mujoco.mjtGeom.mjGEOM_BOX,
+                size=[0.012, 0.006, 0.045],
+                pos=[0, sign * 0.006, 0.035],
+                rgba=grey,
+                mass=0.05,
+                friction=[1.5, 0.01, 0.001],
+                condim=4,
+            )
         spec.add_exclude(bodyname1="finger_left", bodyname2="finger_right")
-        spec.add_equality(type=mujoco.mjtEq.mjEQ_JOINT, name1="finger_right", name2="finger_left",
-                          data=[0, 1, 0, 0, 0] + [0] * 7)
-        gains = {"gx": (4000, 50), "gy": (4000, 50), "gz": (4000, 50),
-                 "gyaw": (60, 5), "gpitch": (60, 5), "groll": (60, 5), "finger_left": (800, 40)}
+        spec.add_equality(
+            type=mujoco.mjtEq.mjEQ_JOINT, name1="finger_right", name2="finger_left", data=[0, 1, 0, 0, 0] + [0] * 7
+        )
+        gains = {
+            "gx": (4000, 50),
+            "gy": (4000, 50),
+            "gz": (4000, 50),
+            "gyaw": (60, 5),
+            "gpitch": (60, 5),
+            "groll": (60, 5),
+            "finger_left": (800, 40),
+        }
         for jname, (kp, force) in gains.items():
             act = spec.add_actuator(name=f"a_{jname}", target=jname, trntype=mujoco.mjtTrn.mjTRN_JOINT)
             act.set_to_position(kp=kp, dampratio=1.0)
@@ -132,12 +157,15 @@ def euler_zyx_to_quat(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor
     cy, sy = torch.cos(yaw / 2), torch.sin(yaw / 2)
     cp, sp = torch.cos(pitch / 2), torch.sin(pitch / 2)
     cr, sr = torch.cos(roll / 2), torch.sin(roll / 2)
-    return torch.stack([
-        cr * cp * cy + sr * sp * sy,
-        sr * cp * cy - cr * sp * sy,
-        cr * sp * cy + sr * cp * sy,
-        cr * cp * sy - sr * sp * cy,
-    ], dim=-1)
+    return torch.stack(
+        [
+            cr * cp * cy + sr * sp * sy,
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+        ],
+        dim=-1,
+    )
 
 
 ROBOTS: dict[str, type] = {"gripper": FloatingGripper}

@@ -21,8 +21,14 @@ if TYPE_CHECKING:
 
 ROBOT_OBSERVATION_KEYS = ["eef_pos", "eef_quat", "gripper_width"]
 OBJECT_OBSERVATION_SUFFIXES = ["_pos", "_quat", "_vel_linear"]
-TASK_PARTS = ("scene_info", "reset_objects_states", "compute_observation_key", "get_observation_space",
-              "compute_success", "compute_reward")
+TASK_PARTS = (
+    "scene_info",
+    "reset_objects_states",
+    "compute_observation_key",
+    "get_observation_space",
+    "compute_success",
+    "compute_reward",
+)
 
 
 class Task:
@@ -65,14 +71,23 @@ class Task:
         shape = (n,) if dim is None else (n, dim)
         return low + (high - low) * torch.rand(shape, generator=self.env.generator)
 
-    def set_object_pose(self, name: str, env_ids: torch.Tensor, pos: torch.Tensor, quat: torch.Tensor | None = None,
-                        ) -> None:
+    def set_object_pose(
+        self,
+        name: str,
+        env_ids: torch.Tensor,
+        pos: torch.Tensor,
+        quat: torch.Tensor | None = None,
+    ) -> None:
         """Place an object in the given environments (pos (n, 3), quat (n, 4) wxyz); its velocity is zeroed."""
         self.env.set_object_pose(name, env_ids, pos, quat)
 
-    def random_table_positions(self, env_ids: torch.Tensor, names: list[str] | None = None,
-                               region: tuple[float, float, float, float] | None = None, gap: float = 0.02,
-                               ) -> dict[str, torch.Tensor]:
+    def random_table_positions(
+        self,
+        env_ids: torch.Tensor,
+        names: list[str] | None = None,
+        region: tuple[float, float, float, float] | None = None,
+        gap: float = 0.02,
+    ) -> dict[str, torch.Tensor]:
         """Non-overlapping resting positions for `names` in each environment.
 
         `region` is (x_min, x_max, y_min, y_max) in the table frame, default the central 60 % of the table.
@@ -126,8 +141,11 @@ class Task:
     def compute_success(self, states: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define compute_success(states)")
 
-    def compute_reward(self, actions: torch.Tensor, states: dict[str, torch.Tensor],
-                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def compute_reward(
+        self,
+        actions: torch.Tensor,
+        states: dict[str, torch.Tensor],
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError(f"{type(self).__name__} must define compute_reward(actions, states)")
 
 
@@ -141,8 +159,11 @@ def load_task_class(path: str | Path) -> type[Task]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
-    found = [obj for obj in vars(module).values()
-             if inspect.isclass(obj) and issubclass(obj, Task) and obj is not Task and obj.__module__ == module_name]
+    found = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, Task) and obj is not Task and obj.__module__ == module_name
+    ]
     if len(found) != 1:
         raise ImportError(f"{path}: expected exactly one Task subclass, found {[c.__name__ for c in found]}")
     return found[0]

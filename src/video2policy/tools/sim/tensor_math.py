@@ -12,12 +12,15 @@ def quat_conjugate(q: torch.Tensor) -> torch.Tensor:
 def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     aw, ax, ay, az = a.unbind(-1)
     bw, bx, by, bz = b.unbind(-1)
-    return torch.stack([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ], dim=-1)
+    return torch.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        dim=-1,
+    )
 
 
 def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -29,7 +32,7 @@ def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def up_axis(q: torch.Tensor) -> torch.Tensor:
     """The object's local z axis in the world frame; its z component is 1 when upright, 0 when on its side."""
-    return quat_rotate(q, torch.tensor([0.0, 0.0, 1.0], dtype=q.dtype).expand(q.shape[:-1] + (3,)))
+    return quat_rotate(q, torch.tensor([0.0, 0.0, 1.0], dtype=q.dtype).expand((*q.shape[:-1], 3)))
 
 
 def yaw(q: torch.Tensor) -> torch.Tensor:
