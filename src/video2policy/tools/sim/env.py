@@ -237,9 +237,9 @@ class TaskEnv:
         self.stats.clear(ids)
 
     def _read_states(self) -> dict[str, torch.Tensor]:
+        states = self.robot.read_state(self._qpos, self._qvel)
         qpos = torch.from_numpy(self._qpos.astype(np.float32))
         qvel = torch.from_numpy(self._qvel.astype(np.float32))
-        states = self.robot.read_state(qpos, qvel)
         states["table_height"] = torch.zeros(self.num_envs)  # the table top is z = 0 in the table frame
         for name in self.object_names:
             adr, dadr = self.compiled.obj_qpos[name], self.compiled.obj_qvel[name]
