@@ -39,7 +39,7 @@ class PushBlockLeft(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = 1.0 - torch.tanh(10.0 * approach_distance)
+        approach_reward = 1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance
         progress_reward = 5.0 * torch.clamp(-states["block_displacement"][:, 0], -0.05, 0.2)
         drift_penalty = -2.0 * torch.abs(states["block_displacement"][:, 1])
         reward = approach_reward + progress_reward + drift_penalty

@@ -28,7 +28,8 @@ class ReachBlock(Task):
 
     def compute_reward(self, actions, states):
         distance = torch.linalg.vector_norm(states["block_to_eef"], dim=1)
-        reach_reward = 1.0 - torch.tanh(10.0 * distance)
+        # tanh for precision near the block, plus a linear pull that still points the way from far off
+        reach_reward = 1.0 - torch.tanh(10.0 * distance) - 2.0 * distance
         action_penalty = -0.01 * torch.sum(actions[:, :3] ** 2, dim=1)
         reward = reach_reward + action_penalty
         return reward, {"reach_reward": reach_reward, "action_penalty": action_penalty}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
-import shutil
-import subprocess
 
 import typer
 
@@ -57,13 +55,9 @@ def _rendering() -> dict:
 
 def sandbox_level() -> str:
     """'bwrap' when bubblewrap can start a namespace here, else 'process' (rlimits and a clean environment only)."""
-    bwrap = shutil.which("bwrap")
-    if not bwrap:
-        return "process"
-    probe = subprocess.run(
-        [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"], capture_output=True, timeout=20
-    )
-    return "bwrap" if probe.returncode == 0 else "process"
+    from video2policy.sandbox import isolation_level
+
+    return isolation_level()
 
 
 def gather() -> dict:

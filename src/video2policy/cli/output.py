@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -31,10 +32,11 @@ class Output:
         self.console = Console(stderr=True)
 
     def info(self, message: str) -> None:
-        self.console.print(message)
+        """Rich markup is read: pass text from task code, files or models through `rich.markup.escape`."""
+        self.console.print(message, soft_wrap=True)  # soft_wrap: logs keep paths and commands on one line
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}")
+        self.console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
         self.event("warning", message=message)
 
     def event(self, kind: str, **data: Any) -> None:

@@ -1,0 +1,131 @@
+"""Push something with something: move a tool against an object so the tool, not the hand, pushes it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from video2policy.plugins import toolkit as sh
+from video2policy.plugins.api import Behavior, ObjectSpec
+
+TEMPLATE = '''"""Push the {{ labels.target }} with the {{ labels.tool }}: push the {{ labels.tool }} leftwards into it.
+
+Randomization: the {{ labels.target }} starts at x in [-0.15, -0.05], y in [-0.08, 0.08]; the {{ labels.tool }}
+lies 2 to 4 cm to its right, in line with it; objects the task does not use wait at the back of the table.
+Success: the {{ labels.target }} has moved at least 10 cm to the left while the fingers stay at least 3 cm away
+from it (only the {{ labels.tool }} touches it).
+"""
+
+import torch
+
+from video2policy.tools.sim import Task
+
+
+class {{ class_name }}(Task):
+    scene_info = {"objects": ["{{ target }}", "{{ tool }}"], "horizon": 80}
+
+    def reset_objects_states(self, env_ids):
+        n = len(env_ids)
+        target_pos = torch.zeros(n, 3)
+        target_pos[:, 0] = self.uniform(n, -0.15, -0.05)
+        target_pos[:, 1] = self.uniform(n, -0.08, 0.08)
+        target_pos[:, 2] = self.rest_height("{{ target }}")
+        self.set_object_pose("{{ target }}", env_ids, target_pos)
+        spacing = (self.object_size("{{ target }}")[0] + self.object_size("{{ tool }}")[0]) / 2
+        tool_pos = target_pos.clone()
+        tool_pos[:, 0] += spacing + self.uniform(n, 0.02, 0.04)
+        tool_pos[:, 1] += self.uniform(n, -0.01, 0.01)
+        tool_pos[:, 2] = self.rest_height("{{ tool }}")
+        self.set_object_pose("{{ tool }}", env_ids, tool_pos)
+{{ park_others }}
+
+    def compute_observation_key(self, states):
+        # push the tool from its right end
+        push_point = states["{{ tool }}_pos"].clone()
+        push_point[:, 0] += states["{{ tool }}_size"][:, 0] / 2 + 0.025
+        push_point[:, 2] = push_point[:, 2].clamp(min=0.015)
+        states["eef_to_push_point"] = push_point - states["eef_pos"]
+        states["{{ target }}_displacement"] = states["{{ target }}_pos"] - states["{{ target }}_init_pos"]
+        states["{{ tool }}_to_{{ target }}"] = states["{{ target }}_pos"] - states["{{ tool }}_pos"]
+        return [
+            "eef_pos",
+            "{{ tool }}_pos",
+            "{{ target }}_pos",
+            "eef_to_push_point",
+            "{{ target }}_displacement",
+            "{{ tool }}_to_{{ target }}",
+        ]
+
+    def get_observation_space(self):
+        return 3 + 3 + 3 + 3 + 3 + 3
+
+    def compute_success(self, states):
+        moved = -states["{{ target }}_displacement"][:, 0] > 0.10
+        hand_gap = torch.linalg.vector_norm(states["{{ target }}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
+        hand_away = hand_gap > states["{{ target }}_size"][:, :2].max(dim=1).values / 2 + 0.03
+        return moved & hand_away
+
+    def compute_reward(self, actions, states):
+        approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
+        progress = torch.clamp(-states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
+        progress_reward = {{ w.progress }} * progress
+        misalignment_penalty = -{{ w.align }} * torch.abs(states["{{ tool }}_to_{{ target }}"][:, 1])
+        hand_gap = torch.linalg.vector_norm(states["{{ target }}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
+        target_radius = states["{{ target }}_size"][:, :2].max(dim=1).values / 2
+        touch_penalty = -{{ w.touch }} * (hand_gap < target_radius + 0.03).float()
+        reward = approach_reward + progress_reward + misalignment_penalty + touch_penalty
+        return reward, {
+            "approach_reward": approach_reward,
+            "progress_reward": progress_reward,
+            "misalignment_penalty": misalignment_penalty,
+            "touch_penalty": touch_penalty,
+        }
+'''
+
+
+class PushWith(Behavior):
+    name = "push_with"
+    description = "Push an object using another object as a tool; the hand never touches the pushed object."
+    caption_patterns = (
+        "Pushing [target] with [tool]",
+        "Poking [target] with [tool]",
+        "Moving [target] with [tool]",
+    )
+    roles = {"target": "the object that gets pushed", "tool": "the object used to push it"}
+    prompt_hints = (
+        "The tool lies between the hand and the target: push the tool, and the tool pushes the target.",
+        "Penalise the fingers coming close to the target: success requires only the tool to touch it.",
+    )
+    cot_examples = (
+        "Pushing the cup with the pen: target = cup, tool = pen. The pen lies just right of the cup, in line with "
+        "it. Reward: fingers to the pen's right end, then the cup's leftward displacement; penalties for the pen "
+        "drifting out of line and for the fingers getting within 3 cm of the cup.",
+    )
+    template = TEMPLATE
+    reward_weights = {"approach": 1.0, "progress": 10.0, "align": 2.0, "touch": 1.0}
+    demo_steps = 70
+
+    def success(self, states: dict[str, torch.Tensor], roles: dict[str, str]) -> torch.Tensor:
+        target, tool = roles["target"], roles["tool"]
+        moved = torch.linalg.vector_norm(sh.displacement(states, target)[:, :2], dim=1) > 0.08
+        tool_moved = torch.linalg.vector_norm(sh.displacement(states, tool)[:, :2], dim=1) > 0.04
+        hand = torch.linalg.vector_norm(states[f"{target}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
+        hand_away = hand > sh.radius(states, target) + 0.03
+        touching = sh.xy_distance(states, tool, target) < sh.radius(states, tool) + sh.radius(states, target) + 0.03
+        return moved & tool_moved & hand_away & touching
+
+    def scripted_action(self, states: dict[str, torch.Tensor], roles: dict[str, str], t: int) -> torch.Tensor:
+        target, tool = roles["target"], roles["tool"]
+        n = len(states["eef_pos"])
+        act = sh.push(states, tool, sh.fixed_direction(n, -1.0, 0.0), speed=0.5)
+        done = -sh.displacement(states, target)[:, 0] > 0.13
+        return torch.where(done.unsqueeze(1), sh.retreat(states), act)
+
+    def synth_objects(self, rng: np.random.Generator) -> list[ObjectSpec]:
+        target_color, (tool_color, rgba) = sh.colors(rng, 2)
+        target = sh.small_object(rng, "target", target_color, kinds=("box", "cylinder", "cone", "rock"))
+        noun = ("pen", "stick", "ruler")[int(rng.integers(3))]
+        size = (sh.u(rng, 0.09, 0.12), sh.u(rng, 0.02, 0.03), sh.u(rng, 0.02, 0.03))
+        tool = ObjectSpec("tool", f"{tool_color} {noun}", "box", size, rgba, 0.04)
+        return [target, tool]

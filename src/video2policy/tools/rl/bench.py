@@ -1,0 +1,173 @@
+"""RL benchmarks: env steps and wall time to 0.9 evaluation success, and training throughput against raw env
+throughput measured in the same run.
+
+Steps to success: train with a budget, evaluate the deterministic policy (10 episodes × 3 seeds, the examples'
+hand-written success checks) every `eval_every` env steps, and stop at the first evaluation ≥ the target. Wall
+time counts training only (evaluations excluded). Throughput: the same environment (task, worlds, threads) stepped
+with random actions and nothing else, against PPO training's env steps per second.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from video2policy.tools.rl import ground_truth
+from video2policy.tools.rl.evaluate import evaluate
+from video2policy.tools.rl.train import TrainJob, train
+
+EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
+TARGETS = {  # task: (env-step budget, evaluation interval, target steps)
+    "reach_block": (100_000, 5_000, 50_000),
+    "push_block_left": (250_000, 10_000, 150_000),
+}
+
+
+def steps_to_success(
+    task: str,
+    seed: int,
+    work_dir: Path,
+    *,
+    target: float = 0.9,
+    num_envs: int = 64,
+    budget: int | None = None,
+    eval_every: int | None = None,
+) -> dict[str, Any]:
+    """One training run that stops at the first evaluation with success ≥ `target`."""
+    default_budget, default_every, _ = TARGETS[task]
+    scene, code = EXAMPLES / "scenes" / "block.json", EXAMPLES / "tasks" / f"{task}.py"
+    check = ground_truth.EXAMPLES[task]
+    every = eval_every or default_every
+    evals: list[dict] = []
+    next_eval = [every]
+
+    def on_epoch(record: dict, policy: Any) -> bool:
+        if record["env_steps"] < next_eval[0]:
+            return False
+        next_eval[0] += every
+        result = evaluate(scene, code, policy, check, episodes=10, seeds=(0, 1, 2))
+        evals.append(
+            {"env_steps": record["env_steps"], "train_wall_s": record["wall_s"], "success_rate": result.success_rate}
+        )
+        return result.success_rate >= target
+
+    job = TrainJob(
+        scene_path=scene,
+        task_code_path=code,
+        out_dir=work_dir / f"{task}-s{seed}",
+        env_steps=budget or default_budget,
+        num_envs=num_envs,
+        seed=seed,
+    )
+    result = train(job, on_epoch=on_epoch)
+    reached = next((e for e in evals if e["success_rate"] >= target), None)
+    return {
+        "task": task,
+        "seed": seed,
+        "status": result.status,
+        "reached": reached is not None,
+        "env_steps": reached["env_steps"] if reached else None,
+        "train_wall_s": reached["train_wall_s"] if reached else None,
+        "last_eval": evals[-1]["success_rate"] if evals else None,
+        "train_env_steps_per_s": result.metrics["env_steps_per_s"],
+        "evals": evals,
+    }
+
+
+def raw_env_steps_per_second(task: str, num_envs: int = 64, control_steps: int = 300, seed: int = 0) -> float:
+    """The batched environment alone (random actions), as the trainer builds it."""
+    import torch
+
+    from video2policy.scene import SceneSpec
+    from video2policy.tools.sim.bench import env_steps_per_second
+    from video2policy.tools.sim.env import TaskEnv
+    from video2policy.tools.sim.task import load_task_class
+
+    scene_path = EXAMPLES / "scenes" / "block.json"
+    task_cls = load_task_class(EXAMPLES / "tasks" / f"{task}.py")
+    torch.set_num_threads(1)  # as in training
+    env = TaskEnv(SceneSpec.load(scene_path), task_cls(), num_envs=num_envs, seed=seed, scene_dir=scene_path.parent)
+    env_steps_per_second(env, 5)
+    return env_steps_per_second(env, control_steps, seed)
+
+
+def throughput(task: str, num_envs: int = 64, env_steps: int = 40_000, work_dir: Path | None = None) -> dict:
+    """Training env-steps/s (no evaluations) ÷ raw env-steps/s; raw is measured before and after, averaged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(work_dir or tmp) / f"throughput-{task}"
+        raw_before = raw_env_steps_per_second(task, num_envs)
+        job = TrainJob(
+            scene_path=EXAMPLES / "scenes" / "block.json",
+            task_code_path=EXAMPLES / "tasks" / f"{task}.py",
+            out_dir=out,
+            env_steps=env_steps,
+            num_envs=num_envs,
+            seed=0,
+        )
+        result = train(job)
+        raw_after = raw_env_steps_per_second(task, num_envs)
+    raw = (raw_before + raw_after) / 2
+    trained = result.metrics["env_steps_per_s"]
+    return {
+        "task": task,
+        "num_envs": num_envs,
+        "raw_env_steps_per_s": round(raw, 1),
+        "train_env_steps_per_s": trained,
+        "ratio": round(trained / raw, 3),
+    }
+
+
+def bench_rl(
+    tasks: tuple[str, ...] = ("reach_block", "push_block_left"),
+    seeds: tuple[int, ...] = (0, 1, 2),
+    work_dir: Path | None = None,
+    progress: Callable[[str, dict], None] | None = None,
+) -> dict[str, Any]:
+    """All RL figures: per task and seed the steps/time to 0.9 success, their medians, and the throughput ratio."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(work_dir or tmp)
+        runs = []
+        for task in tasks:
+            for seed in seeds:
+                runs.append(steps_to_success(task, seed, base))
+                if progress:
+                    progress("run", runs[-1])
+        rate = throughput("push_block_left", work_dir=base)
+        if progress:
+            progress("throughput", rate)
+    summary = {}
+    for task in tasks:
+        mine = [r for r in runs if r["task"] == task]
+        reached = [r for r in mine if r["reached"]]
+        summary[task] = {
+            "target_env_steps": TARGETS[task][2],
+            "reached": f"{len(reached)}/{len(mine)}",
+            "median_env_steps": float(np.median([r["env_steps"] for r in reached])) if reached else None,
+            "max_env_steps": max(r["env_steps"] for r in reached) if reached else None,
+            "median_train_wall_s": float(np.median([r["train_wall_s"] for r in reached])) if reached else None,
+        }
+    return {"runs": runs, "summary": summary, "throughput": rate, "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    lines = [
+        "| task | seed | env steps to 0.9 eval success | train wall s | train env-steps/s |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["runs"]:
+        steps = r["env_steps"] if r["reached"] else f"not reached (last eval {r['last_eval']})"
+        wall = f"{r['train_wall_s']:.1f}" if r["reached"] else "-"
+        lines.append(f"| {r['task']} | {r['seed']} | {steps} | {wall} | {r['train_env_steps_per_s']:.0f} |")
+    t = report["throughput"]
+    lines.append("")
+    lines.append(
+        f"throughput ({t['task']}, {t['num_envs']} worlds): training {t['train_env_steps_per_s']:.0f} "
+        f"env-steps/s vs raw env {t['raw_env_steps_per_s']:.0f} env-steps/s, ratio {t['ratio']:.2f}"
+    )
+    return "\n".join(lines)
