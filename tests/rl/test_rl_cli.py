@@ -97,7 +97,7 @@ def test_train_reports_bad_input_without_a_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_demo_writes_a_run_folder_with_policy_eval_and_video(tmp_path):
-    run = v2p("demo", "--steps", "4096", "--runs-dir", str(tmp_path), "--json")
+    run = v2p("demo", "--rl-only", "--steps", "4096", "--runs-dir", str(tmp_path), "--json")
     assert run.returncode == 0, run.stderr
     result = events(run.stdout)[-1]
     final = Path(result["run_dir"]) / "final"

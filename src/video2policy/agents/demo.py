@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from video2policy.agents import toolbox
 from video2policy.agents.run import create_run, execute
 from video2policy.cli.output import Output
@@ -48,7 +50,7 @@ def run_full_demo(
     b = registry.get(behavior)
     with out.progress(f"synthesize a {behavior} video", total=b.demo_steps) as bar:
         synth = synthesize(b, seed, work_dir / "synth", progress=lambda i, n: bar.update(i, status=f"frame {i}"))
-    out.info(f"synthetic video: {synth.video} ({synth.frames} frames; caption {synth.scene.caption!r})")
+    out.info(f"synthetic video: {synth.video} ({synth.frames} frames; caption {escape(repr(synth.scene.caption))})")
     scene_path, source = synth.gt, "ground truth"
     if perceive:
         scene_path, source = _perceive(out, synth, work_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from langgraph.types import Send, interrupt
+from rich.markup import escape
 
 from video2policy.agents import rewards, toolbox
 from video2policy.agents.context import RunContext
@@ -295,7 +296,7 @@ class Nodes:
             runnable=[c["k"] for c in runnable],
             candidates=len(candidates),
         )
-        ctx.out.info(f"[bold]critic[/] ({provider}): picked candidate {choice}: {reason}")
+        ctx.out.info(f"[bold]critic[/] ({provider}): picked candidate {choice}: {escape(str(reason))}")
         ctx.out.event("pick", **picked)
         return {"picked": picked, "status": "picked"}
 

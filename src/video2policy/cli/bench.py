@@ -106,3 +106,35 @@ def bench_sandbox_cmd(
         report = bench_sandbox(paths, Path(scene), repeats, progress=lambda i, row: bar.update(i, row["task"], row=row))
     out.info(summary_table(report))
     out.result({"benchmark": "sandbox", **report})
+
+
+@app.command("perception")
+def bench_perception_cmd(
+    families: str = typer.Option("", help="comma-separated families (default: every built-in and plugin family)"),
+    seeds: int = typer.Option(3, help="synthetic videos per family (seeds 0..seeds-1)"),
+    work_dir: str = typer.Option("runs/bench-perception", help="synthetic clips and perception outputs go here"),
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
+) -> None:
+    """Classical perception on synthetic videos (camera given) against gt.json: size, position, yaw, failures."""
+    from pathlib import Path
+
+    from video2policy.plugins import load_behaviors
+    from video2policy.tools.perception.bench import markdown, run_bench, summarize
+
+    out = Output(json_out)
+    registry = load_behaviors()
+    names = [f for f in families.split(",") if f] or registry.names()
+    unknown = [f for f in names if f not in registry.behaviors]
+    if unknown:
+        from video2policy.cli.main import fail
+
+        raise fail(out, f"unknown families {unknown}; available: {', '.join(registry.names())}")
+    with out.progress("bench perception", total=len(names) * seeds) as bar:
+
+        def progress(i: int, row: dict) -> None:
+            bar.update(i, f"{row['family']} seed {row['seed']}", row=row)
+
+        rows = run_bench(names, list(range(seeds)), Path(work_dir), progress=progress)
+    summary = summarize(rows)
+    out.info(markdown(rows, summary))
+    out.result({"benchmark": "perception", "summary": summary, "rows": rows})

@@ -1,9 +1,12 @@
-"""`v2p demo`: train and evaluate the bundled push example, and write a rollout video into a run folder.
+"""`v2p demo`: the whole pipeline on a synthetic clip, on the embedded defaults (no GPU, no API key).
 
-Until the full agent pipeline takes over the demo, this is the whole of it: the scene examples/scenes/block.json,
-the task code examples/tasks/push_block_left.py, PPO training, a ground-truth evaluation (the scene's behavior
-plugin, or the example's own hand-written check), and runs/<id>/final/{policy.pt, eval.json, rollout.mp4}.
-`train_and_evaluate` is the reusable part.
+It synthesizes a video of a behavior (push left by default) with `v2p synth`, perceives it with the classical
+backend (falling back, with a warning, to the clip's ground-truth scene if perception fails), runs the agents'
+graph with small sizes (K = M = N = 2; the offline provider unless an endpoint is configured), evaluates the
+policy with the behavior's ground-truth success check and writes runs/<id>/report.html.
+
+`--rl-only` is the foundation's smaller demo: PPO on the bundled push example and a ground-truth evaluation, into
+runs/<id>/final/{policy.pt, eval.json, rollout.mp4}. `train_and_evaluate` is its reusable part.
 """
 
 from __future__ import annotations
@@ -100,23 +103,75 @@ def demo(
     runs_dir: Path | None = typer.Option(
         None, "--runs-dir", help="where the run folder goes (default: setting runs_dir)"
     ),
-    steps: int = typer.Option(DEMO_STEPS, "--steps", help="training env steps"),
-    seed: int = typer.Option(0, "--seed"),
+    behavior: str = typer.Option("push_left", "--behavior", help="behavior family of the synthetic clip"),
+    seed: int = typer.Option(0, "--seed", help="seed of the synthetic clip and of training"),
+    use_perception: bool = typer.Option(
+        True, "--perceive/--ground-truth", help="perceive the clip, or start from its ground-truth scene"
+    ),
+    open_report: bool = typer.Option(True, "--open/--no-open", help="open report.html in a browser when one exists"),
+    rl_only: bool = typer.Option(False, "--rl-only", help="only train and evaluate the bundled push example"),
+    steps: int = typer.Option(DEMO_STEPS, "--steps", help="training env steps (with --rl-only)"),
     json_out: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
 ) -> None:
-    """Train and evaluate the bundled push example; writes runs/<id>/final/{policy.pt, eval.json, rollout.mp4}."""
+    """Synthesize a push video, perceive it, run the agents, train, evaluate and write the report."""
     from video2policy.cli.main import fail
-    from video2policy.scene import SceneSpec
     from video2policy.settings import load_settings
-    from video2policy.tools.rl import ground_truth
 
     out = Output(json_out)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        raise fail(out, f"settings: {exc}") from None
+    run_dir = Path(runs_dir or settings.runs_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
+    if rl_only:
+        return _rl_only_demo(out, settings, run_dir, steps, seed)
+
+    from video2policy.agents.demo import demo_settings, run_full_demo
+    from video2policy.agents.run import RunError
+    from video2policy.agents.toolbox import ToolMissing
+
+    settings = demo_settings(settings, set(settings.model_fields_set))
+    start = time.perf_counter()
+    out.info(
+        f"demo {run_dir}: {behavior} clip (seed {seed}) → {'perception' if use_perception else 'ground truth'} → "
+        f"agents (K={settings.code_samples}, M={settings.reward_samples}, N={settings.iterations}, "
+        f"{settings.train_env_steps:,} env steps per training) → report"
+    )
+    try:
+        summary = run_full_demo(out, settings, run_dir, behavior=behavior, seed=seed, perceive=use_perception)
+    except (RunError, ToolMissing, KeyError) as exc:
+        raise fail(out, f"demo: {exc}") from None
+    summary["wall_s"] = round(time.perf_counter() - start, 1)
+    from video2policy.cli.run import report_summary
+
+    report_summary(out, summary)
+    if summary.get("status") != "done":
+        raise fail(out, f"demo did not finish: status {summary.get('status')}", code=1)
+    report = summary.get("report")
+    if open_report and report and not json_out and _has_display():
+        import webbrowser
+
+        webbrowser.open(Path(report).resolve().as_uri())
+
+
+def _has_display() -> bool:
+    """A browser can be shown: a desktop session (macOS/Windows, or X11/Wayland on Linux)."""
+    import os
+    import sys
+
+    return sys.platform in {"darwin", "win32"} or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _rl_only_demo(out: Output, settings: Any, run_dir: Path, steps: int, seed: int) -> None:
+    """PPO on examples/tasks/push_block_left.py and a ground-truth evaluation with a rollout video."""
+    from video2policy.cli.main import fail
+    from video2policy.scene import SceneSpec
+    from video2policy.tools.rl import ground_truth
+
     scene_path = EXAMPLES / "scenes" / "block.json"
     task_path = EXAMPLES / "tasks" / "push_block_left.py"
     if not scene_path.is_file() or not task_path.is_file():
         raise fail(out, f"the bundled examples are missing ({scene_path}, {task_path}); run from a source checkout")
-    run_dir = Path(runs_dir or settings.runs_dir) / time.strftime("demo-%Y%m%d-%H%M%S")
     try:
         success_fn, source = ground_truth.from_behavior(SceneSpec.load(scene_path))
     except (ImportError, KeyError, ValueError) as exc:

@@ -7,6 +7,7 @@ import os
 import platform
 
 import typer
+from rich.markup import escape
 
 from video2policy.cli.output import Output
 
@@ -92,7 +93,8 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="machine-readable
     for name, version in report["packages"].items():
         out.info(f"  {name:30s} {version or '[red]missing[/]'}")
     r = report["rendering"]
-    out.info(f"rendering: MUJOCO_GL={r['backend']} {'ok' if r['ok'] else '[red]failed[/]: ' + r.get('error', '')}")
+    state = "ok" if r["ok"] else "[red]failed[/]: " + escape(r.get("error", ""))
+    out.info(f"rendering: MUJOCO_GL={r['backend']} {state}")
     out.info(f"sandbox level: {report['sandbox']}")
     for name, how in report["missing"].items():
         out.info(f"[yellow]missing[/] {name}: {how}")

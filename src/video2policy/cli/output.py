@@ -39,7 +39,7 @@ class Output:
         self.console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
         self.event("warning", message=message)
 
-    def event(self, kind: str, **data: Any) -> None:
+    def event(self, kind: str, /, **data: Any) -> None:
         """A machine-readable progress event; printed only with --json."""
         if self.json_mode:
             sys.stdout.write(json.dumps({"event": kind, **data}, default=_default) + "\n")

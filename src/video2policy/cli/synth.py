@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from video2policy.cli.output import Output
 
@@ -50,7 +51,7 @@ def synth_cmd(
     if not result.success:
         out.warn(f"the scripted demonstration did not reach {behavior}'s ground-truth success (seed {seed})")
     out.info(
-        f"wrote {result.video} ({result.frames} frames) and {result.gt}: {result.scene.caption!r}, "
+        f"wrote {result.video} ({result.frames} frames) and {result.gt}: {escape(repr(result.scene.caption))}, "
         f"objects {[o.name for o in result.scene.objects]}"
     )
     out.result({

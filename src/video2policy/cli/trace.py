@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from video2policy.cli.output import Output
 
@@ -66,7 +67,7 @@ def _one_line(x: dict) -> str:
             + (f" {x.get('reason')}: {str(x.get('message'))[:100]}" if x.get("status") != "ok" else "")
         )
     if k == "pick":
-        return f"[yellow]pick[/] {x.get('choice')}: {x.get('reason')}"
+        return f"[yellow]pick[/] {x.get('choice')}: {escape(str(x.get('reason')))}"
     if k == "iteration":
         return f"[bold]iteration[/] {x['iteration']}: best {x.get('best_m')} score {x.get('best_score')}"
     if k == "evaluation":

@@ -1,0 +1,47 @@
+"""Simulator assets: the visual mesh in its own units and its convex parts (CoACD where it is not convex)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from video2policy.tools.perception.shapes import unit_mesh
+
+
+def object_mesh(kind: str, proportions: np.ndarray) -> trimesh.Trimesh:
+    """The primitive with a bounding box of `proportions` (largest extent 1), centred at its bounding-box centre."""
+    mesh = unit_mesh(kind)
+    mesh.apply_scale(np.asarray(proportions, float))
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    return mesh
+
+
+def convex_parts(mesh: trimesh.Trimesh, max_parts: int = 12) -> list[trimesh.Trimesh]:
+    """Convex pieces for collisions: the mesh itself when convex, otherwise CoACD's decomposition."""
+    if mesh.is_convex:
+        return [mesh]
+    import coacd
+
+    coacd.set_log_level("error")
+    parts = coacd.run_coacd(
+        coacd.Mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces)),
+        threshold=0.05,
+        max_convex_hull=max_parts,
+        preprocess_mode="auto",
+        seed=0,
+    )
+    return [trimesh.Trimesh(v, f).convex_hull for v, f in parts]
+
+
+def write_assets(out_dir: Path, name: str, mesh: trimesh.Trimesh) -> tuple[str, list[str]]:
+    """assets/<name>.obj and assets/<name>_part<i>.obj; paths relative to `out_dir` (the scene's folder)."""
+    folder = out_dir / "assets"
+    folder.mkdir(parents=True, exist_ok=True)
+    mesh.export(folder / f"{name}.obj")
+    parts = []
+    for i, part in enumerate(convex_parts(mesh)):
+        part.export(folder / f"{name}_part{i}.obj")
+        parts.append(f"assets/{name}_part{i}.obj")
+    return f"assets/{name}.obj", parts

@@ -1,0 +1,44 @@
+"""Which objects a caption names: Something-Something style brackets, or an explicit list."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+
+from video2policy.tools.perception.errors import PerceptionError
+
+_BRACKETS = re.compile(r"\[([^\[\]]+)\]")
+
+
+@dataclass(frozen=True)
+class NamedObject:
+    name: str  # a Python identifier, used in state keys
+    label: str  # the words a person used
+
+
+def identifier(label: str) -> str:
+    """'plush toy' -> 'plush_toy'; a name that is not a valid identifier gets an 'obj_' prefix."""
+    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", label.strip().lower()).strip("_") or "obj"
+    if not cleaned[0].isalpha() or keyword.iskeyword(cleaned):
+        cleaned = f"obj_{cleaned}"
+    return cleaned
+
+
+def parse_objects(caption: str, objects: list[str] | None = None) -> list[NamedObject]:
+    """The named objects, in order, without duplicates. `objects` (from --objects) wins over the caption."""
+    labels = [o.strip() for o in (objects or []) if o.strip()]
+    if not labels:
+        labels = [m.strip() for m in _BRACKETS.findall(caption or "") if m.strip()]
+    if not labels:
+        raise PerceptionError(
+            "ground",
+            None,
+            f"the caption {caption!r} names no object: put object names in square brackets "
+            "('Pushing [cup] from right to left') or pass --objects cup,plate",
+        )
+    found: dict[str, NamedObject] = {}
+    for label in labels:
+        name = identifier(label)
+        found.setdefault(name, NamedObject(name, label))
+    return list(found.values())

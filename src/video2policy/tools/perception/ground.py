@@ -1,0 +1,278 @@
+"""Classical grounding: find each named object in one frame without a detector.
+
+Candidates are the regions standing out from the table: above the table plane when there is depth, otherwise
+inside the table's image region but not of the table's colour (grown upwards by colour, for objects that stick out
+over the table's far edge). Names are matched to candidates by the colour word in the name ('red cup'), the
+shape its noun suggests ('ball' is round), user hints (a box or a colour), and size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.ndimage import binary_fill_holes
+from scipy.optimize import linear_sum_assignment
+
+from video2policy.tools.perception.caption import NamedObject
+from video2policy.tools.perception.colors import COLOR_WORDS, color_word, lab, word_region
+from video2policy.tools.perception.geometry import PinholeCamera
+from video2policy.tools.perception.shapes import name_prior
+
+MIN_AREA_FRACTION = 0.0002
+MAX_AREA_FRACTION = 0.25
+
+
+@dataclass
+class Candidate:
+    mask: np.ndarray
+    area: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+@dataclass
+class Grounding:
+    mask: np.ndarray
+    box: tuple[int, int, int, int]
+    score: float
+    method: str
+    core: np.ndarray | None = None  # pixels surely of the object's colour (for its colour model)
+
+
+def parse_hint(text: str) -> tuple[str, tuple[float, float, float, float] | str]:
+    """'cup=120,80,200,190' (a box in source pixels) or 'cup=red' -> (name, box or colour word)."""
+    from video2policy.tools.perception.caption import identifier
+    from video2policy.tools.perception.errors import PerceptionError
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise PerceptionError("ground", None, f"hint {text!r}: expected NAME=x0,y0,x1,y1 or NAME=COLOUR")
+    value = value.strip().lower()
+    if value in COLOR_WORDS:
+        return identifier(name), value
+    try:
+        box = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]:
+        raise PerceptionError("ground", identifier(name), f"hint {text!r}: not a colour word nor a box x0,y0,x1,y1")
+    return identifier(name), box  # type: ignore[return-value]
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def table_region(image_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table-coloured pixels, the table's convex image region) from the colour under the lower image centre."""
+    h, w = image_lab.shape[:2]
+    sample = image_lab[int(0.55 * h) : int(0.95 * h), int(0.2 * w) : int(0.8 * w)].reshape(-1, 3)
+    centre = np.median(sample, axis=0)
+    weights = np.array([0.35, 1.0, 1.0], np.float32)
+    d_sample = np.linalg.norm((sample - centre) * weights, axis=1)
+    centre = sample[d_sample < max(np.percentile(d_sample, 60), 4.0)].mean(axis=0)
+    dist = np.linalg.norm((image_lab - centre) * weights, axis=-1)
+    spread = np.percentile(np.linalg.norm((sample - centre) * weights, axis=1), 50)
+    table = dist < float(np.clip(4.0 * spread + 4.0, 7.0, 20.0))
+    closed = cv2.morphologyEx(table.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    n, labels, _, _ = cv2.connectedComponentsWithStats(closed)
+    lower = labels[int(0.55 * h) : int(0.95 * h), int(0.2 * w) : int(0.8 * w)]
+    counts = np.bincount(lower.ravel(), minlength=n)
+    counts[0] = 0
+    region = labels == int(np.argmax(counts))
+    hull = cv2.convexHull(np.argwhere(region)[:, ::-1].astype(np.int32))
+    convex = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(convex, hull, 1)
+    return table, convex.astype(bool)
+
+
+def candidates_rgb(image: np.ndarray) -> list[Candidate]:
+    """Regions inside the table's image region that are not table-coloured, grown upwards by colour."""
+    image_lab = lab(image)
+    table, convex = table_region(image_lab)
+    fg = convex & ~table
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    fg = binary_fill_holes(fg)
+    return [_grow(image_lab, c, convex) for c in _components(fg)]
+
+
+def candidates_depth(height: np.ndarray, table_pixels: np.ndarray) -> list[Candidate]:
+    """Regions standing 1.2 cm to 60 cm above the table plane, inside the table's image region."""
+    hull = cv2.convexHull(np.argwhere(table_pixels)[:, ::-1].astype(np.int32))
+    convex = np.zeros(height.shape, np.uint8)
+    cv2.fillConvexPoly(convex, hull, 1)
+    fg = (height > 0.012) & (height < 0.6) & convex.astype(bool)
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
+    return _components(binary_fill_holes(fg))
+
+
+def _components(fg: np.ndarray) -> list[Candidate]:
+    h, w = fg.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8))
+    found = []
+    for i in range(1, n):
+        area = int(stats[i, cv2.CC_STAT_AREA])
+        if MIN_AREA_FRACTION * h * w <= area <= MAX_AREA_FRACTION * h * w:
+            mask = labels == i
+            found.append(Candidate(mask, area, _box(mask)))
+    return found
+
+
+def _grow(image_lab: np.ndarray, cand: Candidate, convex: np.ndarray) -> Candidate:
+    """Extend a candidate above the table region's edge with pixels of its own colour."""
+    x0, y0, x1, y1 = cand.box
+    h = y1 - y0
+    if y0 > np.argmax(convex.any(axis=1)) + 2:  # well inside the table region: nothing sticks out
+        return cand
+    top = max(0, y0 - 2 * h)
+    window = image_lab[top:y1, x0:x1]
+    own = image_lab[cand.mask]
+    mean, std = own.mean(axis=0), own.std(axis=0) + 3.0
+    close = (np.abs((window - mean) / std) < 2.5).all(axis=-1)
+    seed = cand.mask[top:y1, x0:x1]
+    _, labels = cv2.connectedComponents((close | seed).astype(np.uint8))
+    keep = np.isin(labels, np.unique(labels[seed & (labels > 0)]))
+    mask = cand.mask.copy()
+    mask[top:y1, x0:x1] |= keep
+    mask = binary_fill_holes(mask)
+    return Candidate(mask, int(mask.sum()), _box(mask))
+
+
+def ground_objects(
+    image: np.ndarray,
+    objects: list[NamedObject],
+    camera: PinholeCamera,
+    candidates: list[Candidate],
+    hints: dict[str, tuple | str] | None = None,
+    scale: float = 1.0,
+    search: np.ndarray | None = None,
+    table: np.ndarray | None = None,
+) -> tuple[dict[str, Grounding], dict[str, str]]:
+    """Match names to regions; returns the groundings and, for names that found nothing, why.
+
+    A box hint is segmented with GrabCut; a colour (from a hint or the name) selects that colour's regions inside
+    `search` (the table's image region); other names share the remaining candidates by shape and size.
+    `table` (the table's convex image region) tells objects, which stand on it, from a background of their colour.
+    """
+    hints = hints or {}
+    image_lab = lab(image)
+    h, w = image.shape[:2]
+    found: dict[str, Grounding] = {}
+    why: dict[str, str] = {}
+    claimed = np.zeros((h, w), bool)
+    for obj in objects:
+        hint = hints.get(obj.name)
+        if isinstance(hint, tuple):
+            box = tuple(round(v * scale) for v in hint)
+            mask = _grabcut(image, box)
+            if mask.sum() < 10:
+                why[obj.name] = f"nothing separable from the background inside the hinted box {hint}"
+                continue
+            found[obj.name] = Grounding(mask, _box(mask), 1.0, "hint box + GrabCut")
+            claimed |= mask
+    for obj in objects:
+        if obj.name in found or obj.name in why:
+            continue
+        hint = hints.get(obj.name)
+        word = hint if isinstance(hint, str) else color_word(obj.label)
+        if not word:
+            continue
+        region = word_region(word, image_lab) & ~claimed
+        if search is not None:
+            region &= search
+        region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+        comps = [c for c in _components(binary_fill_holes(region))]
+        if not comps:
+            why[obj.name] = f"no {word} region in the frame"
+            continue
+        prior = name_prior(obj.label)
+        others = [hints.get(o.name) if isinstance(hints.get(o.name), str) else color_word(o.label) for o in objects]
+        rivals = np.zeros((h, w), bool)
+        for other in {o for o in others if o and o != word}:
+            rivals |= word_region(other, image_lab)
+        best = max(comps, key=lambda c: _word_score(c, prior, camera, table, rivals))
+        found[obj.name] = Grounding(best.mask, best.box, 1.0, f"colour word '{word}'", core=best.mask & region)
+        claimed |= best.mask
+    rest = [o for o in objects if o.name not in found and o.name not in why]
+    if not rest:
+        return found, why
+    pool = []
+    for cand in candidates:
+        mask = cand.mask & ~claimed
+        if mask.sum() >= max(0.5 * cand.area, MIN_AREA_FRACTION * h * w):
+            pool.append(Candidate(mask, int(mask.sum()), _box(mask)))
+    if not pool:
+        for obj in rest:
+            why[obj.name] = "no region stands out from the table in this frame"
+        return found, why
+    scores = np.zeros((len(rest), len(pool)))
+    areas = np.array([c.area for c in pool], float)
+    for i, obj in enumerate(rest):
+        prior = name_prior(obj.label)
+        container = any(word in obj.label.lower() for word in ("bin", "box", "crate", "basket", "tray", "bowl"))
+        for j, cand in enumerate(pool):
+            s = 0.5 * areas[j] / areas.max()  # salient regions first
+            if prior and len(pool) > 1:
+                s += 1.5 * _shape_score(prior, camera, cand.mask)
+            if container:
+                s += 1.0 * areas[j] / areas.max()  # containers are the large ones
+            scores[i, j] = s
+    rows, cols = linear_sum_assignment(-scores)
+    for i, j in zip(rows, cols, strict=True):
+        found[rest[i].name] = Grounding(pool[j].mask, pool[j].box, float(scores[i, j]), "classical regions")
+    for obj in rest:
+        if obj.name not in found:
+            why[obj.name] = f"more named objects than the {len(pool)} regions that stand out from the table"
+    return found, why
+
+
+def _word_score(
+    cand: Candidate, prior: str | None, camera: PinholeCamera, table: np.ndarray | None, rivals: np.ndarray
+) -> float:
+    """How likely a region of the named colour is the object: large, of the name's shape, standing on the table,
+    and not a lit or shaded face of a neighbour named by another colour (an orange cup's top can look yellow)."""
+    score = float(cand.area)
+    if prior:
+        score *= 1.0 + 0.5 * _shape_score(prior, camera, cand.mask)
+    if table is not None:
+        score *= 0.02 + (cand.mask & table).sum() / cand.area
+    if rivals.any():
+        ring = cv2.dilate(cand.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~cand.mask
+        score *= (1.0 - (ring & rivals).sum() / max(ring.sum(), 1)) ** 2 + 0.02
+    return score
+
+
+def roundness(mask: np.ndarray) -> float:
+    """1 for a disc, lower for corners and elongation: a ball's silhouette is round from any camera."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return 0.0
+    c = max(contours, key=cv2.contourArea)
+    area, perimeter = cv2.contourArea(c), cv2.arcLength(c, True)
+    if len(c) < 5 or perimeter == 0:
+        return 0.0
+    (_, _), (a, b), _ = cv2.fitEllipse(c)
+    circularity = 4 * np.pi * area / (perimeter * perimeter)
+    return float(np.clip((circularity - 0.75) / 0.2, 0.0, 1.0) * min(a, b) / max(a, b, 1e-6))
+
+
+def _shape_score(kind: str, camera: PinholeCamera, mask: np.ndarray) -> float:
+    """How well the silhouette suits the kind the name suggests: round for a sphere, not round otherwise (-1..0).
+
+    Camera-free on purpose: it must work before the camera is known well.
+    """
+    r = roundness(mask)
+    return float(r - 1.0) if kind == "sphere" else float(-0.5 * r)
+
+
+def _grabcut(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w - 1, box[2]), min(h - 1, box[3])
+    mask = np.zeros((h, w), np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(
+        cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, 4, cv2.GC_INIT_WITH_RECT
+    )
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)

@@ -1,0 +1,696 @@
+"""`perceive`: video + caption -> scene.json, assets and a contact sheet, one cached stage at a time.
+
+Stages, in order (each writes out_dir/stages/<stage>.json and .npz, and is reused when its inputs are unchanged):
+video (decode) -> depth (intrinsics, depth, camera pose, table plane) -> ground (find each named object) ->
+segment (a mask per object per frame) -> mesh (primitive and key frame) -> scale (rho) -> pose (6D per frame)
+-> assets (meshes, convex parts) -> scene (scene.json, contact_sheet.png). Depth comes before grounding so that
+RGB-D input can find objects as what stands on the table. A failing stage raises PerceptionError; everything
+finished so far stays on disk, and out_dir/failure.json says which stage and object failed and why.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
+from video2policy.tools.perception import backends
+from video2policy.tools.perception.assets import object_mesh, write_assets
+from video2policy.tools.perception.caption import NamedObject, parse_objects
+from video2policy.tools.perception.colors import color_word, lab
+from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
+from video2policy.tools.perception.errors import STAGES, PerceptionError
+from video2policy.tools.perception.geometry import PinholeCamera, quat_wxyz
+from video2policy.tools.perception.ground import (
+    Grounding,
+    candidates_depth,
+    candidates_rgb,
+    ground_objects,
+    parse_hint,
+    table_region,
+)
+from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
+from video2policy.tools.perception.pose import track_poses
+from video2policy.tools.perception.shapes import Solid
+from video2policy.tools.perception.sheet import contact_sheet, draw_frame
+from video2policy.tools.perception.store import StageStore, stage_key
+from video2policy.tools.perception.track import refine_mask, track_masks
+from video2policy.tools.perception.video import Clip, load_video
+
+Progress = Callable[[str, int, int], None]  # (stage, completed, total)
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class PerceptionOptions:
+    """Everything besides the video and caption that changes the result."""
+
+    backend: str = "classical"  # classical | models | per stage, e.g. "ground=models,segment=models"
+    depth_dir: str | None = None
+    depth_unit: float = 0.001  # metres per depth-PNG unit
+    intrinsics: tuple[float, float, float, float] | None = None  # fx, fy, cx, cy in source pixels
+    camera: object | None = None  # a scene.Camera (intrinsics and pose in the table frame)
+    hints: dict[str, tuple | str] = field(default_factory=dict)
+    max_side: int = 640
+    stride: int = 1  # keep every stride-th frame (long videos)
+    fps: float | None = None
+    seed: int = 0
+    model_paths: dict[str, str | None] = field(default_factory=dict)  # grounding_dino, sam2, depth
+    device: str = "cpu"
+
+
+def perceive(
+    video_path: str | Path,
+    caption: str,
+    objects: list[str] | None,
+    out_dir: str | Path,
+    backend: str = "classical",
+    depth_dir: str | Path | None = None,
+    intrinsics: tuple[float, float, float, float] | str | None = None,
+    progress: Progress | None = None,
+    *,
+    camera: object | None = None,
+    hints: list[str] | dict | None = None,
+    options: PerceptionOptions | None = None,
+) -> SceneSpec:
+    """Reconstruct the scene of a video; writes out_dir/scene.json, assets/, stages/ and contact_sheet.png."""
+    opts = options or PerceptionOptions()
+    opts.backend = backend or opts.backend
+    if depth_dir is not None:
+        opts.depth_dir = str(depth_dir)
+    if isinstance(intrinsics, str):
+        intrinsics = parse_intrinsics(intrinsics)
+    if intrinsics is not None:
+        opts.intrinsics = tuple(float(v) for v in intrinsics)  # type: ignore[assignment]
+    if camera is not None:
+        opts.camera = camera
+    if isinstance(hints, list):
+        opts.hints = dict(parse_hint(h) for h in hints)
+    elif isinstance(hints, dict):
+        opts.hints = hints
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = _Run(out, progress)
+    try:
+        return run.perceive(Path(video_path), caption, objects, opts)
+    except PerceptionError as exc:
+        run.write_failure(exc)
+        raise
+
+
+class _Run:
+    def __init__(self, out: Path, progress: Progress | None):
+        self.out = out
+        self.store = StageStore(out)
+        self.progress = progress or (lambda stage, done, total: None)
+        self.provenance: dict[str, dict] = {}
+        self.warnings: list[str] = []
+
+    # --- bookkeeping ------------------------------------------------------------------------------------------
+
+    def write_failure(self, exc: PerceptionError) -> None:
+        report = {**exc.to_dict(), "completed_stages": self.provenance, "warnings": self.warnings}
+        (self.out / "failure.json").write_text(json.dumps(report, indent=1, default=str))
+
+    def cached(self, stage: str, key: str, backend: str, compute: Callable[[], tuple[dict, dict]]) -> tuple[dict, dict]:
+        self.progress(stage, 0, 1)
+        hit = self.store.load(stage, key)
+        if hit is not None:
+            record, arrays = hit
+            self.provenance[stage] = {**record.get("provenance", {}), "cached": True}
+            self.warnings += record.get("warnings", [])
+            self.progress(stage, 1, 1)
+            return record["data"], arrays
+        start, before = time.perf_counter(), len(self.warnings)
+        data, arrays = compute()
+        seconds = round(time.perf_counter() - start, 3)
+        prov = {"backend": backend, "seconds": seconds, **data.pop("_provenance", {})}
+        record = {"data": data, "provenance": prov, "warnings": self.warnings[before:]}
+        self.store.save(stage, key, record, arrays)
+        self.provenance[stage] = {**prov, "cached": False}
+        self.progress(stage, 1, 1)
+        return data, arrays
+
+    # --- the pipeline -----------------------------------------------------------------------------------------
+
+    def perceive(self, video: Path, caption: str, objects: list[str] | None, opts: PerceptionOptions) -> SceneSpec:
+        named = parse_objects(caption, objects)
+        stage_backends = backends.resolve(opts.backend)
+        self.progress("video", 0, 1)
+        start = time.perf_counter()
+        clip = load_video(video, opts.max_side, opts.fps, opts.stride)
+        self.provenance["video"] = {
+            "backend": "pyav",
+            "seconds": round(time.perf_counter() - start, 3),
+            "frames": len(clip),
+            "working_size": list(clip.size),
+            "cached": False,
+        }
+        self.progress("video", 1, 1)
+        key = stage_key(PIPELINE_VERSION, clip.info.sha256, opts.max_side, clip.fps, opts.stride)
+        depth_frames = self._depth_frames(clip, opts)
+
+        key = stage_key(
+            key,
+            "depth",
+            stage_backends["depth"],
+            opts.depth_dir,
+            opts.intrinsics,
+            _camera_json(opts),
+            opts.model_paths.get("depth"),
+            opts.seed,
+        )
+        data, arrays = self.cached(
+            "depth",
+            key,
+            stage_backends["depth"],
+            lambda: self._depth(clip, opts, depth_frames, stage_backends["depth"]),
+        )
+        geometry = Geometry.from_dict(data["geometry"])
+        model_depth = {int(t): arrays[f"depth_{t}"].astype(np.float32) for t in data.get("model_depth_frames", [])}
+
+        def depth_at(t: int) -> np.ndarray | None:
+            if depth_frames is not None:
+                return depth_frames[t]
+            return model_depth.get(t)
+
+        key = stage_key(
+            key,
+            "ground",
+            stage_backends["ground"],
+            [(o.name, o.label) for o in named],
+            sorted((k, str(v)) for k, v in opts.hints.items()),
+            opts.model_paths.get("grounding_dino"),
+        )
+        data, arrays = self.cached(
+            "ground",
+            key,
+            stage_backends["ground"],
+            lambda: self._ground(clip, named, geometry, depth_at, opts, stage_backends["ground"]),
+        )
+        grounded = data["objects"]
+        key_masks = {
+            k: (grounded[o.name]["keyframe"], arrays[o.name], arrays[f"{o.name}__core"]) for k, o in enumerate(named)
+        }
+
+        key = stage_key(key, "segment", stage_backends["segment"], opts.model_paths.get("sam2"))
+        data, arrays = self.cached(
+            "segment",
+            key,
+            stage_backends["segment"],
+            lambda: self._segment(clip, named, key_masks, geometry, depth_at, opts, stage_backends["segment"]),
+        )
+        masks, seen, mask_conf = arrays["masks"], arrays["seen"], arrays["confidence"]
+        ignore = _ignore_fn(clip, masks)
+
+        key = stage_key(key, "mesh", stage_backends["mesh"])
+        data, _ = self.cached(
+            "mesh",
+            key,
+            stage_backends["mesh"],
+            lambda: self._mesh(named, masks, seen, geometry, ignore, stage_backends["mesh"]),
+        )
+        fits = {n: MeshFit.from_dict(d) for n, d in data["fits"].items()}
+
+        key = stage_key(key, "scale")
+        data, _ = self.cached("scale", key, "classical", lambda: self._scale(named, fits, masks, geometry, depth_at))
+        geometry = Geometry.from_dict(data["geometry"])
+        solids = {n: Solid.from_dict(d) for n, d in data["solids"].items()}
+        rhos = {n: d["rho"] for n, d in data["objects"].items()}
+
+        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None)
+        data, _ = self.cached(
+            "pose",
+            key,
+            stage_backends["pose"],
+            lambda: self._pose(
+                named, fits, solids, masks, seen, geometry, ignore, depth_frames, stage_backends["pose"], clip.fps
+            ),
+        )
+        poses = data["poses"]
+
+        key = stage_key(key, "assets")
+        data, _ = self.cached("assets", key, "trimesh + coacd", lambda: self._assets(named, fits))
+        files = data["files"]
+
+        self.progress("scene", 0, 1)
+        scene = self._scene(clip, caption, named, geometry, fits, solids, rhos, poses, files, masks, mask_conf)
+        self.progress("scene", 1, 1)
+        return scene
+
+    # --- stages -----------------------------------------------------------------------------------------------
+
+    def _depth_frames(self, clip: Clip, opts: PerceptionOptions) -> DepthFrames | None:
+        if not opts.depth_dir:
+            return None
+        return DepthFrames(opts.depth_dir, clip.info.frame_count, clip.size, opts.depth_unit, clip.stride)
+
+    def _depth(
+        self, clip: Clip, opts: PerceptionOptions, frames: DepthFrames | None, backend: str
+    ) -> tuple[dict, dict]:
+        rng = np.random.default_rng(opts.seed)
+        arrays: dict[str, np.ndarray] = {}
+        model_frames: list[int] = []
+        intrinsics = opts.intrinsics
+        depth0, source = (frames[0], "given") if frames is not None else (None, "none")
+        notes = []
+        if frames is None and backend == "models":
+            model_frames = sorted({0, len(clip) - 1})
+            estimate = backends.models_depth(clip, model_frames, opts)
+            for t, d in estimate.depth.items():
+                arrays[f"depth_{t}"] = d.astype(np.float16)
+            depth0, source = estimate.depth[0], "model"
+            notes.append(f"metric depth from {estimate.model}")
+            if intrinsics is None and estimate.focal_px is not None:
+                f = estimate.focal_px / clip.scale
+                w, h = clip.source_size
+                intrinsics = (f, f, w / 2, h / 2)
+                notes.append(f"focal length {f:.1f} px estimated by {estimate.model}")
+        geometry = estimate_geometry(clip.frames[0], clip.scale, intrinsics, opts.camera, depth0, source, rng)
+        if intrinsics is not None and opts.intrinsics is None:
+            geometry.intrinsics_source = "estimated"
+        geometry.notes = notes + geometry.notes
+        for note in geometry.notes:
+            if "prior" in note:
+                self.warnings.append(f"depth: {note}")
+        return {
+            "geometry": geometry.to_dict(),
+            "model_depth_frames": model_frames,
+            "_provenance": {
+                "depth_source": source,
+                "intrinsics_source": geometry.intrinsics_source,
+                "pose_source": geometry.pose_source,
+                "notes": geometry.notes,
+            },
+        }, arrays
+
+    def _ground(
+        self,
+        clip: Clip,
+        named: list[NamedObject],
+        geometry: Geometry,
+        depth_at,
+        opts: PerceptionOptions,
+        backend: str,
+    ) -> tuple[dict, dict]:
+        T = len(clip)
+        found: dict[str, tuple[int, Grounding]] = {}
+        why: dict[str, str] = {}
+        for t in dict.fromkeys((0, T - 1)):
+            rest = [o for o in named if o.name not in found]
+            if not rest:
+                break
+            image = clip.frames[t]
+            if backend == "models":
+                hits, missing = backends.models_ground(image, rest, opts, clip.scale)
+            else:
+                hits, missing = self._ground_classical(
+                    image, rest, geometry, depth_at(t), opts, clip.scale, [g.mask for _, g in found.values()]
+                )
+            for name, g in hits.items():
+                found[name] = (t, g)
+            for name, reason in missing.items():
+                why[name] = reason if t == 0 else f"{why.get(name, reason)}; nor in the last frame"
+        for obj in named:
+            if obj.name not in found:
+                raise PerceptionError("ground", obj.name, f"'{obj.label}' not found: {why.get(obj.name, 'no match')}")
+        objects, arrays = {}, {}
+        for obj in named:
+            t, g = found[obj.name]
+            objects[obj.name] = {
+                "keyframe": t,
+                "box": [v / clip.scale for v in g.box],
+                "score": g.score,
+                "method": g.method,
+                "area": int(g.mask.sum()),
+            }
+            arrays[obj.name] = g.mask
+            arrays[f"{obj.name}__core"] = g.core if g.core is not None else g.mask
+            if t != 0:
+                self.warnings.append(f"ground: '{obj.label}' is not visible in the first frame; found in the last")
+        return {"objects": objects, "_provenance": {"objects": objects}}, arrays
+
+    def _ground_classical(
+        self,
+        image: np.ndarray,
+        rest: list[NamedObject],
+        geometry: Geometry,
+        depth: np.ndarray | None,
+        opts: PerceptionOptions,
+        scale: float,
+        taken: list[np.ndarray],
+    ) -> tuple[dict, dict]:
+        cam = geometry.camera
+        h, w = image.shape[:2]
+        if depth is not None:
+            height, table_px = _height_map(depth, cam)
+            cands = candidates_depth(height, table_px)
+            region = table_px
+        else:
+            cands = candidates_rgb(image)
+            region = table_region(lab(image))[1]
+        rows = np.flatnonzero(region.any(axis=1))
+        search = np.zeros((h, w), bool)
+        if len(rows):
+            search[max(0, rows[0] - int(0.25 * h)) :] = True
+        for mask in taken:
+            cands = [c for c in cands if (c.mask & mask).sum() < 0.5 * c.area]
+        found, why = ground_objects(
+            image, rest, cam, cands, opts.hints, scale, search, table=region if depth is None else None
+        )
+        for name, g in found.items():
+            if g.method.startswith("colour") or depth is None:
+                allowed = None
+                if g.core is not None:
+                    allowed = cv2.dilate(g.core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+                refined = refine_mask(image, g.mask, allowed=allowed)
+                found[name] = Grounding(refined, g.box, g.score, g.method + " + GrabCut", g.core)
+        return found, why
+
+    def _segment(
+        self,
+        clip: Clip,
+        named: list[NamedObject],
+        key_masks: dict,
+        geometry: Geometry,
+        depth_at,
+        opts: PerceptionOptions,
+        backend: str,
+    ) -> tuple[dict, dict]:
+        total = len(clip) * len(named)
+
+        def tick(done: int, _total: int) -> None:
+            self.progress("segment", done, total)
+
+        if backend == "models":
+            tracks = backends.models_segment(clip, key_masks, opts, tick)
+        else:
+            support = None
+            if opts.depth_dir:
+
+                def support(t: int) -> np.ndarray:
+                    d = depth_at(t)
+                    return (_height_map(d, geometry.camera)[0] > 0.004) | (d <= 0.05)
+
+            words = {
+                k: (opts.hints.get(o.name) if isinstance(opts.hints.get(o.name), str) else color_word(o.label))
+                for k, o in enumerate(named)
+            }
+            if opts.depth_dir:
+                region = _height_map(depth_at(0), geometry.camera)[1]
+                region = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+            else:
+                region = table_region(lab(clip.frames[0]))[1]
+            tracks = track_masks(clip.frames, key_masks, support, tick, words, region)
+        notes = [
+            n.replace(f"object {k}:", f"'{o.label}':")
+            for n in tracks.notes
+            for k, o in enumerate(named)
+            if n.startswith(f"object {k}:")
+        ]
+        self.warnings += [f"segment: {n}" for n in notes]
+        per_object = {
+            o.name: {
+                "seen_frames": int(tracks.seen[:, k].sum()),
+                "mean_confidence": round(float(tracks.confidence[:, k].mean()), 3),
+            }
+            for k, o in enumerate(named)
+        }
+        return (
+            {"_provenance": {"objects": per_object, "notes": notes}},
+            {"masks": tracks.masks, "seen": tracks.seen, "confidence": tracks.confidence},
+        )
+
+    def _mesh(self, named, masks, seen, geometry: Geometry, ignore, backend: str) -> tuple[dict, dict]:
+        if backend != "classical":
+            raise PerceptionError("mesh", None, backends.NOT_PACKAGED["mesh"])
+        fits = {}
+        for k, obj in enumerate(named):
+            self.progress("mesh", k, len(named))
+            fit = build_mesh_fit(
+                obj.label,
+                masks[:, k],
+                seen[:, k],
+                geometry.camera,
+                lambda t, k=k: ignore(t, k),
+                trust_name=geometry.pose_source == "default",
+            )
+            if fit.iou < 0.5:
+                self.warnings.append(f"mesh: '{obj.label}' is poorly explained by a {fit.kind} (IoU {fit.iou:.2f})")
+            fits[obj.name] = fit
+        info = {
+            n: {
+                "kind": f.kind,
+                "kind_reason": f.kind_reason,
+                "keyframe": f.keyframe,
+                "keyframe_reason": f.keyframe_reason,
+                "iou": round(f.iou, 3),
+            }
+            for n, f in fits.items()
+        }
+        return {"fits": {n: f.to_dict() for n, f in fits.items()}, "_provenance": {"objects": info}}, {}
+
+    def _scale(self, named, fits: dict[str, MeshFit], masks, geometry: Geometry, depth_at) -> tuple[dict, dict]:
+        cam = geometry.camera
+        objects, solids = {}, {}
+        for k, obj in enumerate(named):
+            fit = fits[obj.name]
+            rho_fit = float(fit.solid.size.max())
+            entry = {"rho_silhouette": round(rho_fit, 5)}
+            rho, source = rho_fit, "silhouette fit on the table plane"
+            depth = depth_at(fit.keyframe)
+            if depth is not None:
+                pts = depth_points(masks[fit.keyframe, k], depth, cam)
+                if len(pts) >= 30:
+                    rho_d, measured = rho_from_points(pts, fit, cam)
+                    entry.update(measured, rho_depth=round(rho_d, 5))
+                    rho, source = rho_d, f"D_image / D_mesh from {geometry.depth_source} depth"
+                    if abs(rho_d / rho_fit - 1) > 0.35:
+                        self.warnings.append(
+                            f"scale: '{obj.label}': depth says {rho_d:.3f} m, the silhouette "
+                            f"{rho_fit:.3f} m; using depth"
+                        )
+            if rho <= 0 or not np.isfinite(rho):
+                raise PerceptionError("scale", obj.name, f"no usable size (rho = {rho})")
+            entry.update(rho=rho, source=source)
+            objects[obj.name] = entry
+            size = fit.proportions * rho
+            pos = fit.solid.position.copy()
+            pos[2] = size[2] / 2 if fit.solid.position[2] - fit.solid.size[2] / 2 < 0.01 else pos[2]
+            solids[obj.name] = Solid(fit.kind, size, pos, fit.solid.rotation)
+        factor, note = 1.0, None
+        if geometry.pose_source == "default":
+            ratios = [size_prior(o.label) / objects[o.name]["rho"] for o in named if size_prior(o.label)]
+            if ratios:
+                factor = float(np.median(ratios))
+                note = (
+                    f"no depth and no camera pose: the scene is scaled by {factor:.3f} so the named objects get "
+                    "their usual sizes"
+                )
+                self.warnings.append(f"scale: {note}")
+            else:
+                self.warnings.append(
+                    "scale: no depth, no camera pose and no size prior for these names: sizes follow "
+                    "the default camera height and may be far off"
+                )
+        if factor != 1.0:
+            geometry.camera.t = geometry.camera.t * factor
+            for name, solid in solids.items():
+                solids[name] = Solid(solid.kind, solid.size * factor, solid.position * factor, solid.rotation)
+                objects[name]["rho"] *= factor
+            geometry.notes.append(note)
+        return {
+            "geometry": geometry.to_dict(),
+            "solids": {n: s.to_dict() for n, s in solids.items()},
+            "objects": objects,
+            "scene_factor": factor,
+            "_provenance": {"objects": objects, "scene_factor": factor},
+        }, {}
+
+    def _pose(
+        self, named, fits, solids, masks, seen, geometry: Geometry, ignore, depth_frames, backend: str, fps: float
+    ):
+        if backend != "classical":
+            raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
+        T = masks.shape[0]
+        total, done = T * len(named), 0
+        poses, info = {}, {}
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            self.progress("pose", done, total)
+
+        for k, obj in enumerate(named):
+            fit = fits[obj.name]
+            depth = (lambda t: depth_frames[t]) if depth_frames is not None else None
+            track = track_poses(
+                solids[obj.name],
+                fit.keyframe,
+                masks[:, k],
+                seen[:, k],
+                geometry.camera,
+                lambda t, k=k: ignore(t, k),
+                depth,
+                tick,
+                fps,
+            )
+            poses[obj.name] = [
+                {
+                    "position": p.position.tolist(),
+                    "rotation": p.rotation.tolist(),
+                    "confidence": p.confidence,
+                    "method": p.method,
+                }
+                for p in track
+            ]
+            conf = np.array([p.confidence for p in track])
+            info[obj.name] = {
+                "mean_confidence": round(float(conf.mean()), 3),
+                "low_confidence_frames": int((conf < 0.5).sum()),
+            }
+            if (conf < 0.5).mean() > 0.3:
+                self.warnings.append(
+                    f"pose: '{obj.label}' tracked with low confidence in {(conf < 0.5).sum()} of {T} frames"
+                )
+        return {"poses": poses, "_provenance": {"objects": info}}, {}
+
+    def _assets(self, named, fits: dict[str, MeshFit]) -> tuple[dict, dict]:
+        files = {}
+        for obj in named:
+            fit = fits[obj.name]
+            mesh_path, parts = write_assets(self.out, obj.name, object_mesh(fit.kind, fit.proportions))
+            files[obj.name] = {"mesh": mesh_path, "collision": parts}
+        return {"files": files, "_provenance": {"files": files}}, {}
+
+    def _scene(
+        self, clip: Clip, caption, named, geometry: Geometry, fits, solids, rhos, poses, files, masks, mask_conf
+    ) -> SceneSpec:
+        objects = []
+        reach = np.zeros(2)
+        for k, obj in enumerate(named):
+            fit, track = fits[obj.name], poses[obj.name]
+            key_mask = masks[fit.keyframe, k]
+            colour = np.median(clip.frames[fit.keyframe][key_mask], axis=0) / 255.0 if key_mask.any() else (0.6,) * 3
+            scene_poses = []
+            for t, p in enumerate(track):
+                conf = float(np.clip(min(p["confidence"], 0.5 + 0.5 * float(mask_conf[t, k])), 0, 1))
+                scene_poses.append(
+                    Pose(
+                        frame=t * clip.stride,
+                        time=round(t / clip.fps, 6),
+                        position=tuple(p["position"]),
+                        quat=quat_wxyz(np.asarray(p["rotation"])),
+                        confidence=conf,
+                    )
+                )
+                reach = np.maximum(reach, np.abs(p["position"][:2]))
+            size = tuple(float(v) for v in fits[obj.name].proportions * rhos[obj.name])
+            objects.append(
+                SceneObject(
+                    name=obj.name,
+                    label=obj.label,
+                    shape="mesh",
+                    mesh=files[obj.name]["mesh"],
+                    collision=files[obj.name]["collision"],
+                    size=size,
+                    scale=float(rhos[obj.name]),
+                    color=(*(float(c) for c in colour), 1.0),
+                    poses=scene_poses,
+                    first=scene_poses[0],
+                    last=scene_poses[-1],
+                )
+            )
+        table = geometry.table_size or (1.0, 0.8)
+        table = (max(table[0], 2 * reach[0] + 0.1), max(table[1], 2 * reach[1] + 0.1))
+        self.provenance["scene"] = {
+            "backend": "classical",
+            "pipeline_version": PIPELINE_VERSION,
+            "table_source": "estimated" if geometry.table_size else "default",
+        }
+        info = clip.info.model_copy()
+        scene = SceneSpec(
+            task_title=caption or ", ".join(o.label for o in named),
+            caption=caption or "",
+            video=info,
+            camera=geometry.scene_camera(clip.scale),
+            table=Table(size=(float(table[0]), float(table[1]))),
+            objects=objects,
+            provenance=Provenance(stages=self.provenance, warnings=self.warnings, failures={}),
+        )
+        scene.save(self.out / "scene.json")
+        failure = self.out / "failure.json"
+        if failure.exists():
+            failure.unlink()
+        self._sheet(clip, named, geometry, masks, poses, solids)
+        return scene
+
+    def _sheet(self, clip: Clip, named, geometry: Geometry, masks, poses, solids) -> None:
+        T = len(clip)
+        picks = sorted(set(np.linspace(0, T - 1, min(6, T)).round().astype(int).tolist()))
+        tiles = []
+        for t in picks:
+            drawn = []
+            for obj in named:
+                p = poses[obj.name][t]
+                s = solids[obj.name]
+                drawn.append(Solid(s.kind, s.size, np.asarray(p["position"]), np.asarray(p["rotation"])))
+            tiles.append(
+                draw_frame(
+                    clip.frames[t],
+                    [masks[t, k] for k in range(len(named))],
+                    drawn,
+                    [o.name for o in named],
+                    geometry.camera,
+                    f"frame {t}",
+                )
+            )
+        contact_sheet(tiles, self.out / "contact_sheet.png")
+
+
+def _camera_json(opts: PerceptionOptions) -> str | None:
+    cam = opts.camera
+    return cam.model_dump_json() if cam is not None and hasattr(cam, "model_dump_json") else None
+
+
+def _height_map(depth: np.ndarray, cam: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
+    """Height above the table of every pixel (NaN where depth is missing) and the table's pixels."""
+    h, w = depth.shape
+    vv, uu = np.mgrid[0:h, 0:w]
+    uv = np.stack([uu.ravel(), vv.ravel()], axis=1).astype(float)
+    pts = cam.backproject(uv, depth.ravel())
+    height = pts[:, 2].reshape(h, w)
+    height[depth <= 0.05] = np.nan
+    table = np.abs(np.nan_to_num(height, nan=1.0)) < max(0.008, 0.004 * float(np.nanmedian(depth[depth > 0.05])))
+    return np.nan_to_num(height, nan=-1.0), table
+
+
+def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """Pixels that may hide object k at frame t: other objects and whatever moves in front of the background."""
+    T = len(clip)
+    sample = clip.frames[np.linspace(0, T - 1, min(T, 25)).round().astype(int)]
+    background = np.median(sample, axis=0).astype(np.int16)
+    cache: dict[int, np.ndarray] = {}
+
+    def moving(t: int) -> np.ndarray:
+        if t not in cache:
+            diff = np.abs(clip.frames[t].astype(np.int16) - background).max(axis=-1) > 30
+            cache[t] = cv2.morphologyEx(diff.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        return cache[t]
+
+    def ignore(t: int, k: int) -> np.ndarray:
+        others = masks[t].any(axis=0) if masks.shape[1] == 1 else np.delete(masks[t], k, axis=0).any(axis=0)
+        if masks.shape[1] == 1:
+            others = np.zeros_like(others)
+        return (others | moving(t)) & ~masks[t, k]
+
+    return ignore
+
+
+__all__ = ["STAGES", "PerceptionOptions", "perceive"]

@@ -1,0 +1,372 @@
+"""Solid primitives standing on the table, their silhouettes in a camera, and fitting them to masks.
+
+The classical backend has no generative mesh model, so it explains each object's mask with the primitive whose
+projected silhouette matches it best (a single-view visual hull under a shape prior). Silhouettes are the convex
+hull of projected surface points, filled with anti-aliasing on a small crop, so the loss varies smoothly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import trimesh
+from scipy.optimize import minimize
+from scipy.spatial.transform import Rotation
+
+from video2policy.tools.perception.geometry import PinholeCamera
+
+KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid")
+CANVAS = 112  # longest side of the crop the silhouettes are compared on
+_SHIFT = 4  # sub-pixel bits for cv2 fill
+# How much of the cost of covering a possibly-occluded pixel is waived: all of it lets a fit grow into the hand.
+FREE_WEIGHT = 1.0
+
+# Words in an object's name that say what primitive it most likely is (a prior, the fit still decides).
+NAME_PRIORS = {
+    "sphere": ("ball", "sphere", "orange", "apple", "globe", "marble", "egg", "tomato", "peach"),
+    "cylinder": (
+        "cup",
+        "can",
+        "bottle",
+        "mug",
+        "glass",
+        "jar",
+        "cylinder",
+        "tube",
+        "candle",
+        "pot",
+        "bowl",
+        "tin",
+        "roll",
+        "puck",
+        "plate",
+        "disc",
+        "disk",
+        "pan",
+        "vase",
+    ),
+    "box": (
+        "block",
+        "cube",
+        "box",
+        "brick",
+        "book",
+        "bin",
+        "crate",
+        "carton",
+        "phone",
+        "remote",
+        "tray",
+        "case",
+        "drawer",
+        "container",
+        "basket",
+        "sponge",
+        "eraser",
+        "domino",
+    ),
+    "cone": ("cone", "funnel", "pyramid"),
+    "ellipsoid": ("stone", "rock", "pebble", "potato", "plush", "toy", "teddy", "doll", "egg"),
+}
+
+
+def name_prior(name: str) -> str | None:
+    words = name.lower().replace("_", " ").split()
+    for word in reversed(words):  # the head noun is last: "plush toy", "tennis ball"
+        for kind, vocabulary in NAME_PRIORS.items():
+            if word in vocabulary or word.rstrip("s") in vocabulary:
+                return kind
+    return None
+
+
+@dataclass
+class Solid:
+    """A primitive of bounding-box size `size` (l, w, h) whose box centre sits at `position`, turned by `rotation`."""
+
+    kind: str
+    size: np.ndarray
+    position: np.ndarray
+    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+
+    @property
+    def yaw(self) -> float:
+        return float(Rotation.from_matrix(self.rotation).as_euler("ZYX")[0])
+
+    def surface_points(self) -> np.ndarray:
+        return self.position + (unit_points(self.kind) * self.size) @ self.rotation.T
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "size": self.size.tolist(),
+            "position": self.position.tolist(),
+            "rotation": self.rotation.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Solid:
+        return cls(d["kind"], np.asarray(d["size"]), np.asarray(d["position"]), np.asarray(d["rotation"]))
+
+
+def _fibonacci_sphere(n: int) -> np.ndarray:
+    i = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * i / n)
+    theta = np.pi * (1 + 5**0.5) * i
+    return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
+
+
+_UNIT = {
+    "box": np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]),
+    "cylinder": np.concatenate(
+        [
+            np.stack([0.5 * np.cos(a), 0.5 * np.sin(a), np.full_like(a, z)], axis=1)
+            for a in [np.linspace(0, 2 * np.pi, 40, endpoint=False)]
+            for z in (-0.5, 0.5)
+        ]
+    ),
+    "sphere": 0.5 * _fibonacci_sphere(240),
+    "ellipsoid": 0.5 * _fibonacci_sphere(240),
+    "cone": np.concatenate(
+        [
+            np.stack([0.5 * np.cos(a), 0.5 * np.sin(a), np.full_like(a, -0.5)], axis=1)
+            for a in [np.linspace(0, 2 * np.pi, 40, endpoint=False)]
+        ]
+        + [np.array([[0.0, 0.0, 0.5]])]
+    ),
+}
+
+
+def unit_points(kind: str) -> np.ndarray:
+    """Surface points of the primitive with a unit bounding box, centred at the origin."""
+    return _UNIT[kind]
+
+
+def unit_mesh(kind: str) -> trimesh.Trimesh:
+    """The primitive as a watertight mesh with a unit bounding box (what the mesh stage writes before scaling)."""
+    if kind == "box":
+        mesh = trimesh.creation.box(extents=(1.0, 1.0, 1.0))
+    elif kind == "cylinder":
+        mesh = trimesh.creation.cylinder(radius=0.5, height=1.0, sections=48)
+    elif kind == "cone":
+        mesh = trimesh.creation.cone(radius=0.5, height=1.0, sections=48)
+    else:
+        mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.5)
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    return mesh
+
+
+class SilhouetteLoss:
+    """1 - soft IoU between a solid's silhouette and a mask, on a crop around the mask.
+
+    `ignore` marks pixels where something else (a hand, a gripper, another object) may hide the object: the solid
+    may cover them without penalty.
+    """
+
+    def __init__(self, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None = None, margin: float = 0.6):
+        ys, xs = np.nonzero(mask)
+        if len(xs) == 0:
+            raise ValueError("empty mask")
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        pad = int(max(x1 - x0, y1 - y0) * margin) + 4
+        h, w = mask.shape
+        self.x0, self.y0 = max(0, x0 - pad), max(0, y0 - pad)
+        self.x1, self.y1 = min(w, x1 + pad), min(h, y1 + pad)
+        self.s = CANVAS / max(self.x1 - self.x0, self.y1 - self.y0)
+        size = (max(1, round((self.x1 - self.x0) * self.s)), max(1, round((self.y1 - self.y0) * self.s)))
+        crop = mask[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+        self.target = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        self.free = np.zeros_like(self.target)
+        if ignore is not None:
+            ign = ignore[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+            self.free = cv2.resize(ign, size, interpolation=cv2.INTER_AREA) * (1 - self.target)
+        self.camera = camera
+        self.canvas = np.zeros((size[1], size[0]), np.uint8)
+
+    def silhouette(self, points: np.ndarray) -> np.ndarray | None:
+        uv, z = self.camera.project(points)
+        if (z < 0.02).any():
+            return None
+        local = (uv - [self.x0, self.y0]) * self.s
+        if np.abs(local).max() > 1e5:
+            return None
+        hull = cv2.convexHull(np.round(local * (1 << _SHIFT)).astype(np.int32))
+        self.canvas[:] = 0
+        cv2.fillConvexPoly(self.canvas, hull, 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+        return self.canvas.astype(np.float32) / 255.0
+
+    def __call__(self, points: np.ndarray) -> float:
+        sil = self.silhouette(points)
+        if sil is None:
+            return 2.0
+        inter = np.minimum(sil, self.target).sum()
+        union = np.maximum(sil - FREE_WEIGHT * self.free, self.target).sum()
+        outside_crop = 0.0
+        return float(1.0 - inter / max(union, 1e-6) + outside_crop)
+
+
+def _box_rotation(yaw: float) -> np.ndarray:
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+def initial_guess(camera: PinholeCamera, mask: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Table position below the mask, footprint width and height from the mask's extent (for starting a fit)."""
+    ys, xs = np.nonzero(mask)
+    bottom = ys.max()
+    row = xs[ys >= bottom - max(2, 0.05 * (bottom - ys.min()))]
+    contact = camera.on_plane(np.array([[row.mean(), bottom + 0.5]]))[0]
+    if not np.isfinite(contact).all():
+        contact = camera.on_plane(np.array([[camera.cx, camera.height - 1.0]]))[0]
+    depth = max(camera.to_camera(contact[None])[0, 2], 0.05)
+    width = max((xs.max() - xs.min() + 1) * depth / camera.fx, 0.005)
+    height = max((ys.max() - ys.min() + 1) * depth / camera.fy, 0.005)
+    view = contact - camera.t
+    view[2] = 0
+    view /= max(np.linalg.norm(view), 1e-9)
+    centre = contact + view * width / 2
+    return centre, width, min(height, 3 * width + height / 2)
+
+
+def _solid_from(kind: str, p: np.ndarray) -> Solid:
+    if kind in ("box", "ellipsoid"):
+        x, y, yaw, ll, lw, lh = p
+        size = np.exp([ll, lw, lh])
+        return Solid(kind, size, np.array([x, y, size[2] / 2]), _box_rotation(yaw))
+    if kind in ("cylinder", "cone"):
+        x, y, lr, lh = p
+        d, h = 2 * np.exp(lr), np.exp(lh)
+        return Solid(kind, np.array([d, d, h]), np.array([x, y, h / 2]))
+    x, y, lr = p
+    d = 2 * np.exp(lr)
+    return Solid(kind, np.array([d, d, d]), np.array([x, y, d / 2]))
+
+
+def fit_on_table(
+    kind: str, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None = None, quick: bool = False
+) -> tuple[Solid, float]:
+    """The `kind` primitive resting on the table (z = 0) whose silhouette best matches `mask`; returns (solid, IoU)."""
+    loss = SilhouetteLoss(camera, mask, ignore)
+    centre, width, height = initial_guess(camera, mask)
+    starts = {
+        "box": [[centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)] for yaw in (0.0, 0.6)],
+        "cylinder": [[centre[0], centre[1], np.log(width / 2), np.log(height)]],
+        "sphere": [[centre[0], centre[1], np.log(width / 2)]],
+    }[{"ellipsoid": "box", "cone": "cylinder"}.get(kind, kind)]
+    if quick:
+        starts = starts[:1]
+
+    def f(p: np.ndarray) -> float:
+        return loss(_solid_from(kind, p).surface_points())
+
+    best = None
+    for start in starts:
+        p0 = np.asarray(start, float)
+        steps = np.array([width * 0.3 if i < 2 else 0.25 for i in range(len(p0))])
+        if len(p0) == 6:
+            steps[2] = 0.4
+        simplex = np.vstack([p0, p0 + np.diag(steps)])
+        res = minimize(
+            f,
+            p0,
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-5, "maxfev": 300 if quick else 900},
+        )
+        if not quick:
+            res = minimize(
+                f,
+                res.x,
+                method="Nelder-Mead",
+                options={
+                    "initial_simplex": np.vstack([res.x, res.x + np.diag(steps * 0.15)]),
+                    "xatol": 1e-5,
+                    "fatol": 1e-6,
+                    "maxfev": 600,
+                },
+            )
+        if best is None or res.fun < best.fun:
+            best = res
+    solid = _solid_from(kind, best.x)
+    if kind in ("box", "ellipsoid") and solid.size[1] > solid.size[0]:  # canonical l >= w: turn the frame 90 deg
+        solid.size = solid.size[[1, 0, 2]]
+        solid.rotation = solid.rotation @ _box_rotation(np.pi / 2)
+    return solid, 1.0 - float(best.fun)
+
+
+def track_solid(
+    solid: Solid,
+    camera: PinholeCamera,
+    mask: np.ndarray,
+    ignore: np.ndarray | None = None,
+    tilt: bool = False,
+    max_step: float | None = None,
+    on_table: bool = False,
+) -> tuple[Solid, float]:
+    """Move a solid of fixed size so its silhouette matches `mask`, starting from its current pose.
+
+    Free: position and (unless the primitive is round about z) yaw; with `tilt` also roll and pitch, for objects
+    that tip over. The solid cannot sink into the table, nor (softly) move more than `max_step` metres.
+    `on_table` keeps it resting on the table (height fixed), which removes the depth-size ambiguity of one view.
+    """
+    loss = SilhouetteLoss(camera, mask, ignore)
+    pts = unit_points(solid.kind) * solid.size
+    base = solid.rotation
+    turn = solid.kind in ("box", "ellipsoid")
+    low = float(np.min((pts @ base.T)[:, 2]))  # lowest point relative to the centre
+
+    def pose(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rot = base
+        if tilt:
+            rot = Rotation.from_rotvec([p[4], p[5], p[3] if turn else 0.0]).as_matrix() @ base
+        elif turn:
+            rot = _box_rotation(p[3]) @ base
+        pos = np.array(p[:3], float)
+        if on_table:
+            pos[2] = -float(np.min((pts @ rot.T)[:, 2]))
+        return pos, rot
+
+    start = solid.position.copy()
+    reach = max_step if max_step is not None else 10.0
+
+    def f(p: np.ndarray) -> float:
+        pos, rot = pose(p)
+        bottom = pos[2] + float(np.min((pts @ rot.T)[:, 2]))
+        jump = max(0.0, float(np.linalg.norm(pos - start)) - reach)
+        return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump
+
+    p0 = np.array([*solid.position, 0.0, 0.0, 0.0])
+    p0[2] = max(p0[2], -low)
+    step = float(np.max(solid.size)) * 0.25
+    steps = np.array([step, step, step, 0.3, 0.3, 0.3])
+    n = 6 if tilt else (4 if turn else 3)
+    p0, steps = p0[:n], steps[:n]
+    if on_table:  # z is not free: a zero step keeps it out of the search
+        steps[2] = 0.0
+        keep = np.ones(n, bool)
+        keep[2] = False
+        full = p0.copy()
+
+        def reduced(q: np.ndarray) -> float:
+            full[keep] = q
+            return f(full)
+
+        simplex = np.vstack([p0[keep], p0[keep] + np.diag(steps[keep])])
+        res = minimize(
+            reduced,
+            p0[keep],
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-6, "maxfev": 250 * n},
+        )
+        full[keep] = res.x
+        pos, rot = pose(full)
+        return Solid(solid.kind, solid.size.copy(), pos, rot), 1.0 - float(min(res.fun, 1.0))
+    simplex = np.vstack([p0, p0 + np.diag(steps)])
+    res = minimize(
+        f,
+        p0,
+        method="Nelder-Mead",
+        options={"initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-6, "maxfev": 250 * n},
+    )
+    pos, rot = pose(res.x)
+    return Solid(solid.kind, solid.size.copy(), np.asarray(pos, float), rot), 1.0 - float(min(res.fun, 1.0))

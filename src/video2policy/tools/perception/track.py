@@ -1,0 +1,254 @@
+"""Classical segmentation and tracking: a mask per object per frame, propagated from a key frame.
+
+Each step shifts the previous mask by the median optical flow inside it (Farneback), looks for pixels of the
+object's colour (foreground/background histograms from the key frame) near that prediction, and snaps the result
+to image edges with GrabCut. When too little of the object's colour is left (a hand or another object hides it),
+the propagated mask is kept and the frame is marked occluded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.ndimage import binary_fill_holes
+
+from video2policy.tools.perception.colors import ColorModel, lab, word_region
+
+LOST_FRACTION = 0.3  # less than this share of the expected area: occluded
+MERGED_FRACTION = 2.5  # more than this: merged with something of the same colour
+GRABCUT_SIDE = 120  # GrabCut runs on crops no larger than this (pixels)
+
+
+@dataclass
+class Tracks:
+    """masks (T, K, H, W) bool; per object and frame a confidence and whether the object was seen or propagated."""
+
+    masks: np.ndarray
+    confidence: np.ndarray  # (T, K)
+    seen: np.ndarray  # (T, K) bool
+    notes: list[str] = field(default_factory=list)
+
+
+def refine_mask(
+    image: np.ndarray, mask: np.ndarray, iterations: int = 3, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Snap a rough mask to colour edges with GrabCut on a crop around it, staying inside `allowed`."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 4:
+        return mask
+    h, w = mask.shape
+    pad = max(6, int(0.5 * max(np.ptp(xs), np.ptp(ys))))
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+    m = mask[y0:y1, x0:x1].astype(np.uint8)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1][..., ::-1])
+    shrink = min(1.0, GRABCUT_SIDE / max(m.shape))  # big objects: segment a smaller copy, then scale back
+    if shrink < 1.0:
+        size = (max(1, round(m.shape[1] * shrink)), max(1, round(m.shape[0] * shrink)))
+        m = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    gc = np.full(m.shape, cv2.GC_BGD, np.uint8)
+    gc[cv2.dilate(m, np.ones((7, 7), np.uint8)).astype(bool)] = cv2.GC_PR_BGD
+    gc[m.astype(bool)] = cv2.GC_PR_FGD
+    gc[cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)] = cv2.GC_FGD
+    try:
+        cv2.grabCut(crop, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return mask
+    fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
+    if shrink < 1.0:
+        fg = cv2.resize(fg, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros_like(mask)
+    out[y0:y1, x0:x1] = fg.astype(bool)
+    if allowed is not None:
+        out &= allowed | mask
+    out = _largest_components(out, keep_fraction=0.2)
+    return out if out.sum() >= 0.5 * mask.sum() else mask
+
+
+def _largest_components(mask: np.ndarray, keep_fraction: float) -> np.ndarray:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+    if n <= 2:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.flatnonzero(areas >= keep_fraction * areas.max())
+    return np.isin(labels, keep)
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(mask.astype(np.uint8), m, mask.shape[::-1], flags=cv2.INTER_NEAREST).astype(bool)
+
+
+def _flow_shift(prev_gray: np.ndarray, gray: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """Median optical flow inside `mask` (computed on a crop around it)."""
+    x0, y0, x1, y1 = _box(mask)
+    h, w = mask.shape
+    pad = max(12, (x1 - x0 + y1 - y0) // 2)
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    flow = cv2.calcOpticalFlowFarneback(prev_gray[y0:y1, x0:x1], gray[y0:y1, x0:x1], None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    inside = mask[y0:y1, x0:x1]
+    if inside.sum() == 0:
+        return 0.0, 0.0
+    return float(np.median(flow[..., 0][inside])), float(np.median(flow[..., 1][inside]))
+
+
+def track_masks(
+    frames: np.ndarray,
+    key_masks: dict[int, tuple[int, np.ndarray]],
+    support: Callable[[int], np.ndarray | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    words: dict[int, str | None] | None = None,
+    region: np.ndarray | None = None,
+) -> Tracks:
+    """Masks for every frame. `key_masks`: object index -> (key frame, mask there, pixels surely of its colour);
+    tracking runs both ways from the key frame.
+
+    `support(t)` may return the pixels that can belong to any object at frame t (e.g. above the table in depth).
+    `words` gives an object's colour word, whose hue region counts as its colour whatever the lighting.
+    A lost object is looked for again in `region` (the table) every frame, so it is found when it reappears.
+    """
+    words = words or {}
+    T, H, W = frames.shape[:3]
+    K = len(key_masks)
+    masks = np.zeros((T, K, H, W), bool)
+    conf = np.zeros((T, K), np.float32)
+    seen = np.zeros((T, K), bool)
+    labs = [None] * T
+    grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    notes: list[str] = []
+
+    def lab_of(t: int) -> np.ndarray:
+        if labs[t] is None:
+            labs[t] = lab(frames[t])
+        return labs[t]
+
+    models = {}
+    for k, (t0, mask, core) in key_masks.items():
+        inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        models[k] = ColorModel(lab_of(t0), inner if inner.sum() >= 20 else core, background=~ring)
+        masks[t0, k], conf[t0, k], seen[t0, k] = mask, 1.0, True
+    total, done = T * K, K
+    for k, (t0, mask0, _) in key_masks.items():
+        for direction in (1, -1):
+            model = models[k].copy()
+            prev, ref_area = mask0, float(mask0.sum())
+            t = t0 + direction
+            while 0 <= t < T:
+                dx, dy = _flow_shift(grays[t - direction], grays[t], prev)
+                predicted = _shift(prev, dx, dy)
+                if predicted.sum() == 0:
+                    predicted = prev
+                mask, ok = _segment_near(
+                    frames[t], lab_of(t), model, predicted, ref_area, support(t) if support else None, words.get(k)
+                )
+                if not ok and region is not None:
+                    found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k))
+                    if found is not None:
+                        mask, ok = found, True
+                masks[t, k], seen[t, k] = mask, ok
+                conf[t, k] = 1.0 if ok else 0.2
+                if ok:
+                    ref_area = 0.8 * ref_area + 0.2 * float(mask.sum())
+                    model.update(lab_of(t), cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+                prev = mask
+                t += direction
+                done += 1
+                if progress:
+                    progress(done, total)
+    _resolve_overlaps(masks, frames, lab_of, models)
+    lost = (~seen).sum(axis=0)
+    for k in range(K):
+        if lost[k]:
+            notes.append(f"object {k}: hidden or lost in {int(lost[k])} of {T} frames (mask propagated)")
+    return Tracks(masks, conf, seen, notes)
+
+
+def _segment_near(
+    image: np.ndarray,
+    image_lab: np.ndarray,
+    model: ColorModel,
+    predicted: np.ndarray,
+    ref_area: float,
+    support: np.ndarray | None,
+    word: str | None = None,
+) -> tuple[np.ndarray, bool]:
+    x0, y0, x1, y1 = _box(predicted)
+    h, w = predicted.shape
+    pad = max(8, int(0.6 * max(x1 - x0, y1 - y0)))
+    X0, Y0, X1, Y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    prob = model.probability(image_lab[Y0:Y1, X0:X1])
+    if word:
+        prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
+    fg = prob > 0.5
+    if support is not None:
+        fg &= support[Y0:Y1, X0:X1]
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    near = cv2.dilate(predicted[Y0:Y1, X0:X1].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    _, labels = cv2.connectedComponents(fg)
+    touching = np.unique(labels[near & (labels > 0)])
+    local = np.isin(labels, touching) if len(touching) else np.zeros_like(near)
+    area = float(local.sum())
+    if area < LOST_FRACTION * ref_area:
+        return predicted, False
+    size = max(x1 - x0, y1 - y0)
+    reach = max(5, int(0.3 * size)) | 1
+    cap = cv2.dilate(near.astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    local &= cap  # never more than a step beyond the prediction: neighbours of the same colour stay out
+    if local.sum() < LOST_FRACTION * ref_area:
+        return predicted, False
+    mask = np.zeros_like(predicted)
+    mask[Y0:Y1, X0:X1] = binary_fill_holes(local)
+    allowed = np.zeros_like(predicted)
+    allowed[Y0:Y1, X0:X1] = (prob > 0.2) & cap
+    return refine_mask(image, mask, allowed=allowed), True
+
+
+def _reacquire(
+    image: np.ndarray,
+    image_lab: np.ndarray,
+    model: ColorModel,
+    ref_area: float,
+    region: np.ndarray,
+    word: str | None,
+) -> np.ndarray | None:
+    """The region of the object's colour and about its size anywhere in `region`, or None."""
+    prob = model.probability(image_lab)
+    if word:
+        prob = np.maximum(prob, 0.9 * word_region(word, image_lab))
+    fg = cv2.morphologyEx(((prob > 0.6) & region).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
+    best, best_score = None, 0.0
+    for i in range(1, n):
+        area = stats[i, cv2.CC_STAT_AREA]
+        if not 0.4 * ref_area <= area <= 2.5 * ref_area:
+            continue
+        score = float(prob[labels == i].mean()) - 0.2 * abs(np.log(area / ref_area))
+        if score > max(best_score, 0.7):
+            best, best_score = labels == i, score
+    return None if best is None else refine_mask(image, binary_fill_holes(best), allowed=prob > 0.2)
+
+
+def _resolve_overlaps(masks: np.ndarray, frames: np.ndarray, lab_of, models: dict) -> None:
+    """A pixel claimed by two objects goes to the one whose colour it fits better."""
+    T, K = masks.shape[:2]
+    if K < 2:
+        return
+    for t in range(T):
+        count = masks[t].sum(axis=0)
+        if count.max() < 2:
+            continue
+        clash = count > 1
+        probs = np.stack([np.where(masks[t, k] & clash, models[k].probability(lab_of(t)), -1.0) for k in range(K)])
+        winner = probs.argmax(axis=0)
+        for k in range(K):
+            masks[t, k] &= ~clash | (winner == k)
