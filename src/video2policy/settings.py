@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     review: bool = Field(False, description="stop after picking the task code for a person to approve")
     # --- end of agents settings ---------------------------------------------------------------------------
 
+    # --- perception, `models` backend (video2policy.tools.perception.models): local weight folders -------
+    # Each is a folder written by save_pretrained (config.json, weights, processor files); nothing is downloaded.
+    perception_grounding_model: str | None = Field(
+        None, description="Grounding DINO folder (ground stage), e.g. a copy of IDEA-Research/grounding-dino-tiny"
+    )
+    perception_sam2_model: str | None = Field(
+        None, description="SAM 2 video folder (segment; also turns ground boxes into masks), e.g. sam2.1-hiera-tiny"
+    )
+    perception_depth_model: str | None = Field(
+        None, description="Depth Anything metric folder (depth stage), e.g. Depth-Anything-V2-Metric-Indoor-Small-hf"
+    )
+    perception_device: str = Field("auto", description="auto (cuda when available, else cpu) | cpu | cuda | cuda:N")
+    perception_box_threshold: float = Field(0.35, ge=0, description="Grounding DINO: least box score kept")
+    perception_text_threshold: float = Field(0.25, ge=0, description="Grounding DINO: least text-token score")
+    # --- end of perception settings --------------------------------------------------------------------------
+
     @classmethod
     def settings_customise_sources(
         cls,

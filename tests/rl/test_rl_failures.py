@@ -16,7 +16,7 @@ from video2policy.tools.rl.train import TrainJob, train, write_job
 ROOT = Path(__file__).resolve().parents[2]
 SCENE = ROOT / "examples" / "scenes" / "block.json"
 REACH = (ROOT / "examples" / "tasks" / "reach_block.py").read_text()
-REWARD_LINE = "        reward = reach_reward + action_penalty\n"
+REWARD_LINE = "        reward = reach_reward + approach_penalty + open_reward + action_penalty\n"
 
 BROKEN = {
     # NaN once the gripper has come down a little: after some steps, not at the first one

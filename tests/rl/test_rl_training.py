@@ -41,7 +41,7 @@ def test_reach_example_learns_in_a_short_budget(reach_run):
     assert result.status == "ok", result.message
     assert result.metrics["env_steps"] >= REACH_STEPS
     trained = evaluate(SCENE, REACH, result.files["policy"], ground_truth.EXAMPLES["reach_block"])
-    untrained = Policy(build_model(PPOConfig(), 9, 7), PPOConfig(), 9, 7)
+    untrained = Policy(build_model(PPOConfig(), 10, 7), PPOConfig(), 10, 7)
     baseline = evaluate(SCENE, REACH, untrained, ground_truth.EXAMPLES["reach_block"])
     assert trained.success_rate >= 0.8, trained.per_seed
     assert trained.success_rate >= baseline.success_rate + 0.5
@@ -54,9 +54,9 @@ def test_checkpoint_reloads_and_evaluates_to_the_same_success(reach_run):
     reloaded = evaluate(SCENE, REACH, load_policy(result.files["policy"]), ground_truth.EXAMPLES["reach_block"])
     assert reloaded.per_seed == live["eval"].per_seed  # every episode's outcome and the returns, exactly
     policy = load_policy(result.files["policy"])
-    assert policy.obs_dim == 9 and policy.metadata["task_code_path"] == str(REACH)
+    assert policy.obs_dim == 10 and policy.metadata["task_code_path"] == str(REACH)
     normalizer = policy.obs_normalizer()
-    assert normalizer is not None and len(normalizer["mean"]) == 9 and normalizer["count"] > REACH_STEPS / 2
+    assert normalizer is not None and len(normalizer["mean"]) == 10 and normalizer["count"] > REACH_STEPS / 2
 
 
 @pytest.mark.slow
@@ -66,7 +66,7 @@ def test_log_records_every_epoch_and_summarizes_eureka_style(reach_run):
     assert len(records) == result.metrics["epochs"] > 10
     assert [r["env_steps"] for r in records] == sorted(r["env_steps"] for r in records)
     last = records[-1]
-    assert set(last["components"]) == {"reach_reward", "action_penalty"}
+    assert set(last["components"]) == {"reach_reward", "approach_penalty", "open_reward", "action_penalty"}
     assert {"success", "failure", "all"} == set(last["components"]["reach_reward"])
     text = summarize_log(Path(job.out_dir) / "log.jsonl")
     lines = {line.split(":")[0]: line for line in text.splitlines()}

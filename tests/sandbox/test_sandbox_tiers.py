@@ -109,14 +109,14 @@ CASES: dict[str, tuple[str, str, FailureReason, str, dict]] = {
         {},
     ),
     "observation_width": (
-        _replace("return 3 + 3 + 3", "return 3 + 3 + 4"),
+        _replace("return 3 + 3 + 3 + 1", "return 3 + 3 + 3 + 2"),
         "smoke",
         FailureReason.SHAPE_MISMATCH,
-        "get_observation_space() returns 10",
+        "get_observation_space() returns 11",
         {},
     ),
     "observation_width_not_int": (
-        _replace("return 3 + 3 + 3", "return 9.0"),
+        _replace("return 3 + 3 + 3 + 1", "return 10.0"),
         "smoke",
         FailureReason.SHAPE_MISMATCH,
         "must return an int",

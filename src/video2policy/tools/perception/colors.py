@@ -28,6 +28,29 @@ COLOR_WORDS = {
 ACHROMATIC = {"white", "black", "grey", "gray"}
 
 
+# The usual colour of things named without a colour word (a weak prior for grounding, like mesh.SIZE_PRIORS).
+TYPICAL_COLORS = {
+    "garlic": "white",
+    "egg": "white",
+    "banana": "yellow",
+    "lemon": "yellow",
+    "tomato": "red",
+    "strawberry": "red",
+    "apple": "red",
+    "orange": "orange",
+    "carrot": "orange",
+    "lime": "green",
+    "cucumber": "green",
+    "broccoli": "green",
+}
+
+
+def typical_color(label: str) -> str | None:
+    """The colour a thing named without a colour word usually has ('garlic' is white), or None."""
+    words = label.lower().replace("_", " ").split()
+    return TYPICAL_COLORS.get(words[-1]) if words else None
+
+
 def lab(image: np.ndarray) -> np.ndarray:
     """RGB uint8 -> float Lab with L in 0..100 and a, b centred on 0."""
     out = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)

@@ -16,7 +16,7 @@ from scipy.ndimage import binary_fill_holes
 from scipy.optimize import linear_sum_assignment
 
 from video2policy.tools.perception.caption import NamedObject
-from video2policy.tools.perception.colors import COLOR_WORDS, color_word, lab, word_region
+from video2policy.tools.perception.colors import COLOR_WORDS, color_match, color_word, lab, typical_color, word_region
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
 
@@ -95,7 +95,27 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
     fg = convex & ~table
     fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     fg = binary_fill_holes(fg)
-    return [_grow(image_lab, c, convex) for c in _components(fg)]
+    table_rgb = np.median(image[table], axis=0).astype(float) + 1.0
+    table_chroma = float(np.hypot(*np.median(image_lab[table], axis=0)[1:]))
+    keep = [c for c in _components(fg) if not _shadow_or_hand(image, image_lab, c, table_rgb, table_chroma)]
+    return [_grow(image_lab, c, convex) for c in keep]
+
+
+SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a named object
+
+
+def _shadow_or_hand(
+    image: np.ndarray, image_lab: np.ndarray, cand: Candidate, table_rgb: np.ndarray, table_chroma: float
+) -> bool:
+    """A cast shadow (the table's own colour, uniformly darker) or the hand and arm (mostly skin hue)."""
+    ratio = (np.median(image[cand.mask], axis=0).astype(float) + 1.0) / table_rgb
+    px = image_lab[cand.mask]
+    chroma = float(np.hypot(*np.median(px, axis=0)[1:]))
+    if ratio.max() / ratio.min() < 1.2 and 0.25 < ratio.mean() < 0.8 and chroma > 0.4 * table_chroma:
+        return True
+    hue = np.degrees(np.arctan2(px[:, 2], px[:, 1]))
+    c = np.hypot(px[:, 1], px[:, 2])
+    return float(((hue > 35) & (hue < 75) & (c > 8) & (c < 40)).mean()) > SKIN_SHARE
 
 
 def candidates_depth(height: np.ndarray, table_pixels: np.ndarray) -> list[Candidate]:
@@ -149,12 +169,14 @@ def ground_objects(
     scale: float = 1.0,
     search: np.ndarray | None = None,
     table: np.ndarray | None = None,
+    other_words: list[str] | None = None,
 ) -> tuple[dict[str, Grounding], dict[str, str]]:
     """Match names to regions; returns the groundings and, for names that found nothing, why.
 
     A box hint is segmented with GrabCut; a colour (from a hint or the name) selects that colour's regions inside
     `search` (the table's image region); other names share the remaining candidates by shape and size.
     `table` (the table's convex image region) tells objects, which stand on it, from a background of their colour.
+    `other_words` are colour words of named objects found earlier (in another frame), as rivals for colours.
     """
     hints = hints or {}
     image_lab = lab(image)
@@ -182,19 +204,23 @@ def ground_objects(
         region = word_region(word, image_lab) & ~claimed
         if search is not None:
             region &= search
+        raw = region
         region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         comps = [c for c in _components(binary_fill_holes(region))]
-        if not comps:
-            why[obj.name] = f"no {word} region in the frame"
-            continue
-        prior = name_prior(obj.label)
-        others = [hints.get(o.name) if isinstance(hints.get(o.name), str) else color_word(o.label) for o in objects]
+        rival_words = {_word_of(o, hints) for o in objects} | set(other_words or ())
         rivals = np.zeros((h, w), bool)
-        for other in {o for o in others if o and o != word}:
+        for other in rival_words - {word, None}:
             rivals |= word_region(other, image_lab)
-        best = max(comps, key=lambda c: _word_score(c, prior, camera, table, rivals))
-        found[obj.name] = Grounding(best.mask, best.box, 1.0, f"colour word '{word}'", core=best.mask & region)
-        claimed |= best.mask
+        prior = name_prior(obj.label)
+        scored = [(_word_score(c, prior, camera, table, rivals), c) for c in comps]
+        scored = [(s, c) for s, c in scored if s > 0]
+        if not scored:
+            why[obj.name] = f"no {word} region on the table" + (" (only faces of other objects)" if comps else "")
+            continue
+        best = max(scored, key=lambda sc: sc[0])[1]
+        mask = best.mask | _faces(best.mask, rivals & ~claimed & (search if search is not None else True), raw)
+        found[obj.name] = Grounding(mask, _box(mask), 1.0, f"colour word '{word}'", core=mask & (region | rivals))
+        claimed |= mask
     rest = [o for o in objects if o.name not in found and o.name not in why]
     if not rest:
         return found, why
@@ -209,6 +235,7 @@ def ground_objects(
         return found, why
     scores = np.zeros((len(rest), len(pool)))
     areas = np.array([c.area for c in pool], float)
+    typical = [typical_color(obj.label) for obj in rest]
     for i, obj in enumerate(rest):
         prior = name_prior(obj.label)
         container = any(word in obj.label.lower() for word in ("bin", "box", "crate", "basket", "tray", "bowl"))
@@ -218,6 +245,8 @@ def ground_objects(
                 s += 1.5 * _shape_score(prior, camera, cand.mask)
             if container:
                 s += 1.0 * areas[j] / areas.max()  # containers are the large ones
+            if typical[i]:
+                s += 1.0 * color_match(typical[i], image_lab[cand.mask])
             scores[i, j] = s
     rows, cols = linear_sum_assignment(-scores)
     for i, j in zip(rows, cols, strict=True):
@@ -228,20 +257,50 @@ def ground_objects(
     return found, why
 
 
+def _word_of(obj: NamedObject, hints: dict) -> str | None:
+    hint = hints.get(obj.name)
+    return hint if isinstance(hint, str) else color_word(obj.label)
+
+
+RIVAL_PENALTY = 3.0  # a region whose border is a third another named colour is that object's lit or shaded face
+FACE_SHARE = 0.25  # a region bordered this much by an object's colour is taken as a face of it
+
+
 def _word_score(
     cand: Candidate, prior: str | None, camera: PinholeCamera, table: np.ndarray | None, rivals: np.ndarray
 ) -> float:
-    """How likely a region of the named colour is the object: large, of the name's shape, standing on the table,
-    and not a lit or shaded face of a neighbour named by another colour (an orange cup's top can look yellow)."""
+    """How likely a region of the named colour is the object (0: not at all): large, of the name's shape, standing
+    on the table, and not a lit or shaded face of a neighbour named by another colour (an orange cup's top can
+    render yellow)."""
     score = float(cand.area)
     if prior:
         score *= 1.0 + 0.5 * _shape_score(prior, camera, cand.mask)
     if table is not None:
         score *= 0.02 + (cand.mask & table).sum() / cand.area
     if rivals.any():
-        ring = cv2.dilate(cand.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~cand.mask
-        score *= (1.0 - (ring & rivals).sum() / max(ring.sum(), 1)) ** 2 + 0.02
+        score *= max(0.0, 1.0 - RIVAL_PENALTY * _border_share(cand.mask, rivals, outside_hull=True))
     return score
+
+
+def _border_share(mask: np.ndarray, other: np.ndarray, outside_hull: bool = False) -> float:
+    """Share of the pixels just around `mask` that are `other`; with `outside_hull` only those outside its convex
+    hull count (a container's differently lit floor is inside it, a neighbour's face is not)."""
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~mask
+    if outside_hull:
+        hull = np.zeros(mask.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(mask)[:, ::-1].astype(np.int32)), 1)
+        ring &= ~hull.astype(bool)
+    return float((ring & other).sum() / max(ring.sum(), 1))
+
+
+def _faces(mask: np.ndarray, rivals: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Regions of other named colours that are faces of this object: they touch it, and so much of their outline
+    is this object's colour (outside their convex hull) that they are hardly an object of their own."""
+    out = np.zeros_like(mask)
+    for c in _components(binary_fill_holes(rivals)):
+        if _border_share(c.mask, mask) >= 0.1 and _border_share(c.mask, own, outside_hull=True) >= FACE_SHARE:
+            out |= c.mask
+    return out
 
 
 def roundness(mask: np.ndarray) -> float:

@@ -44,7 +44,7 @@ from video2policy.tools.perception.track import refine_mask, track_masks
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass
@@ -94,6 +94,9 @@ def perceive(
         opts.hints = dict(parse_hint(h) for h in hints)
     elif isinstance(hints, dict):
         opts.hints = hints
+    from video2policy.tools.perception import models
+
+    opts.model_paths = models.configured_paths(opts)  # weights named in settings belong in the cache keys too
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(out, progress)
@@ -311,7 +314,7 @@ class _Run:
                 hits, missing = backends.models_ground(image, rest, opts, clip.scale)
             else:
                 hits, missing = self._ground_classical(
-                    image, rest, geometry, depth_at(t), opts, clip.scale, [g.mask for _, g in found.values()]
+                    image, rest, geometry, depth_at(t), opts, clip.scale, [g.mask for _, g in found.values()], named
                 )
             for name, g in hits.items():
                 found[name] = (t, g)
@@ -345,6 +348,7 @@ class _Run:
         opts: PerceptionOptions,
         scale: float,
         taken: list[np.ndarray],
+        named: list[NamedObject] = (),
     ) -> tuple[dict, dict]:
         cam = geometry.camera
         h, w = image.shape[:2]
@@ -362,7 +366,15 @@ class _Run:
         for mask in taken:
             cands = [c for c in cands if (c.mask & mask).sum() < 0.5 * c.area]
         found, why = ground_objects(
-            image, rest, cam, cands, opts.hints, scale, search, table=region if depth is None else None
+            image,
+            rest,
+            cam,
+            cands,
+            opts.hints,
+            scale,
+            search,
+            table=region if depth is None else None,
+            other_words=[w for o in named if (w := color_word(o.label))],
         )
         for name, g in found.items():
             if g.method.startswith("colour") or depth is None:
