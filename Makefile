@@ -32,8 +32,14 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -ra -m "not slow"
 
+# Every benchmark; each prints a table on stderr (add --json for machine-readable rows). Takes about an hour on
+# 2 cores, most of it `bench behaviors` (12 families x 3 seeds of PPO).
 bench: setup
 	$(V2P) bench sim
+	$(V2P) bench rl
+	$(V2P) bench sandbox
+	$(V2P) bench perception --seeds 3
+	$(V2P) bench behaviors --seeds 3
 
 lint: setup
 	$(VENV)/bin/ruff check src tests examples

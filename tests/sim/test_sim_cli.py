@@ -32,3 +32,17 @@ def test_bench_sim_measures_both_sides():
     for row in rows:
         assert row["raw_env_steps_per_s"] > 0 and row["batched_env_steps_per_s"] > 0
         assert abs(row["ratio"] - row["batched_env_steps_per_s"] / row["raw_env_steps_per_s"]) < 0.01
+
+
+def test_output_keeps_caption_brackets_and_any_event_field(capsys):
+    """Captions are full of [brackets] and progress rows may carry a field named `kind`: neither may be lost."""
+    from video2policy.cli.output import Output
+
+    out = Output(json_mode=True)
+    out.warn("no object for 'Pushing [cup] from right to left'")
+    out.event("progress", kind="run", row={"task": "reach_block"})
+    captured = capsys.readouterr()
+    assert "[cup]" in captured.err
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    assert events[-1] == {"event": "progress", "kind": "run", "row": {"task": "reach_block"}}
+    assert events[0]["event"] == "warning" and "[cup]" in events[0]["message"]

@@ -347,32 +347,45 @@ class Nodes:
         base = Path(state["picked"]["path"]).read_text()
         make: list[tuple[LLMRequest | None, str | None]] = [(None, base)]
         for m in range(1, ctx.M):
-            make.append(
-                (
-                    LLMRequest(
-                        agent="reflector",
-                        output="TaskCodeAnswer",
-                        output_format="code",
-                        sample=m,
-                        temperature=ctx.settings.llm_temperature,
-                        messages=messages(
-                            "reflector",
-                            brief=state["brief"],
-                            code=base,
-                            feedback=None,
-                            iteration=0,
-                            sample=m,
-                            human_feedback=[],
-                            facts=self._facts(),
-                            success_weight=ctx.success_weight,
-                        ),
-                        context={"mode": "sample", "code": base},
-                    ),
-                    None,
-                )
+            request = self._reflector_request(
+                state, base, m, iteration=0, feedback=None, human=[], context={"mode": "sample", "code": base}
             )
+            make.append((request, None))
         variants = self._variants(0, make)
         return {"iteration": 0, "variants": variants}
+
+    def _reflector_request(
+        self,
+        state: dict[str, Any],
+        code: str,
+        m: int,
+        iteration: int,
+        feedback: str | None,
+        human: list,
+        context: dict[str, Any],
+        facts: Any = None,
+    ) -> LLMRequest:
+        """The reflector's request for reward sample `m`: a fresh sample at iteration 0, a reflection later."""
+        ctx = self.ctx
+        return LLMRequest(
+            agent="reflector",
+            output="TaskCodeAnswer",
+            output_format="code",
+            sample=m,
+            temperature=ctx.settings.llm_temperature,
+            messages=messages(
+                "reflector",
+                brief=state["brief"],
+                code=code,
+                feedback=feedback,
+                iteration=iteration,
+                sample=m,
+                human_feedback=human,
+                facts=facts if facts is not None else self._facts(),
+                success_weight=ctx.success_weight,
+            ),
+            context=context,
+        )
 
     # --- training ---------------------------------------------------------------------------------------------
 
@@ -499,35 +512,15 @@ class Nodes:
         curves = training_curves(source_dir / "log.jsonl") if source_dir else {"components": {}}
         success_rate = success_of(best["metrics"]) if best else 0.0
         facts = self._facts()
+        context = {
+            "mode": "reflect",
+            "code": code,
+            "curves": curves,
+            "success_rate": success_rate,
+            "human_feedback": human,
+        }
         make = [
-            (
-                LLMRequest(
-                    agent="reflector",
-                    output="TaskCodeAnswer",
-                    output_format="code",
-                    sample=m,
-                    temperature=ctx.settings.llm_temperature,
-                    messages=messages(
-                        "reflector",
-                        brief=state["brief"],
-                        code=code,
-                        feedback=feedback,
-                        iteration=iteration,
-                        sample=m,
-                        human_feedback=human,
-                        facts=facts,
-                        success_weight=ctx.success_weight,
-                    ),
-                    context={
-                        "mode": "reflect",
-                        "code": code,
-                        "curves": curves,
-                        "success_rate": success_rate,
-                        "human_feedback": human,
-                    },
-                ),
-                None,
-            )
+            (self._reflector_request(state, code, m, iteration, feedback, human, context, facts), None)
             for m in range(ctx.M)
         ]
         ctx.trace.record(

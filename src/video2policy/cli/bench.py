@@ -60,17 +60,10 @@ def bench_behaviors_cmd(
     """Each family's reference task code: sandbox tiers, PPO on its own synthetic scene, ground-truth success."""
     from pathlib import Path
 
-    from video2policy.plugins import load_behaviors
     from video2policy.plugins.bench import bench_family, markdown, summarize
 
     out = Output(json_out)
-    registry = load_behaviors()
-    names = [f for f in families.split(",") if f] or registry.names()
-    unknown = [f for f in names if f not in registry.behaviors]
-    if unknown:
-        from video2policy.cli.main import fail
-
-        raise fail(out, f"unknown families {unknown}; available: {', '.join(registry.names())}")
+    registry, names = _families(out, families)
     rows = []
     with out.progress("bench behaviors", total=len(names) * seeds) as bar:
         for family in names:
@@ -118,17 +111,10 @@ def bench_perception_cmd(
     """Classical perception on synthetic videos (camera given) against gt.json: size, position, yaw, failures."""
     from pathlib import Path
 
-    from video2policy.plugins import load_behaviors
     from video2policy.tools.perception.bench import markdown, run_bench, summarize
 
     out = Output(json_out)
-    registry = load_behaviors()
-    names = [f for f in families.split(",") if f] or registry.names()
-    unknown = [f for f in names if f not in registry.behaviors]
-    if unknown:
-        from video2policy.cli.main import fail
-
-        raise fail(out, f"unknown families {unknown}; available: {', '.join(registry.names())}")
+    _, names = _families(out, families)
     with out.progress("bench perception", total=len(names) * seeds) as bar:
 
         def progress(i: int, row: dict) -> None:
@@ -138,3 +124,16 @@ def bench_perception_cmd(
     summary = summarize(rows)
     out.info(markdown(rows, summary))
     out.result({"benchmark": "perception", "summary": summary, "rows": rows})
+
+
+def _families(out: Output, families: str) -> tuple[object, list[str]]:
+    """The behavior registry and the comma-separated families asked for (all when empty); unknown ones fail."""
+    from video2policy.cli.main import fail
+    from video2policy.plugins import load_behaviors
+
+    registry = load_behaviors()
+    names = [f for f in families.split(",") if f] or registry.names()
+    unknown = [f for f in names if f not in registry.behaviors]
+    if unknown:
+        raise fail(out, f"unknown families {unknown}; available: {', '.join(registry.names())}")
+    return registry, names

@@ -67,7 +67,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         distance = torch.linalg.vector_norm(states["{{ cover }}_to_eef"], dim=1)
-        reach_reward = {{ w.reach }} * (1.0 - torch.tanh(5.0 * distance))
+        reach_reward = {{ w.reach }} * (1.0 - torch.tanh(10.0 * distance) - 2.0 * distance)
         grasped = ((distance < 0.03) & (states["gripper_width"] < states["{{ cover }}_size"][:, 1] + 0.012)).float()
         grasp_reward = {{ w.grasp }} * grasped
         hover = states["{{ cover }}_to_goal"].clone()

@@ -48,7 +48,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         distance = torch.linalg.vector_norm(states["{{ target }}_to_eef"], dim=1)
-        reach_reward = {{ w.reach }} * (1.0 - torch.tanh(5.0 * distance))
+        reach_reward = {{ w.reach }} * (1.0 - torch.tanh(10.0 * distance) - 2.0 * distance)
         near = (distance < 0.02).float()
         grasp_reward = {{ w.grasp }} * near * (actions[:, 6] + 1.0) / 2.0
         lift = states["{{ target }}_lift"][:, 0].clamp(0.0, 0.12)

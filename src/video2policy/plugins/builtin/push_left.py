@@ -52,8 +52,9 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
-        progress = torch.clamp({{ sign }}states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
+        # tanh for precision near the push point, plus a linear pull that still points the way from far off
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
+        progress = torch.clamp({{ sign }}states["{{ target }}_displacement"][:, 0], -0.05, 0.2)
         progress_reward = {{ w.progress }} * progress
         drift_penalty = -{{ w.drift }} * torch.abs(states["{{ target }}_displacement"][:, 1])
         reward = approach_reward + progress_reward + drift_penalty
@@ -86,7 +87,7 @@ class PushLeft(Behavior):
         "displacement and penalises sideways drift.",
     )
     template = TEMPLATE
-    reward_weights = {"approach": 1.0, "progress": 10.0, "drift": 2.0}
+    reward_weights = {"approach": 1.0, "progress": 5.0, "drift": 2.0}
     demo_steps = 60
     direction = -1.0  # sign of x motion
 

@@ -69,7 +69,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         start = states["{{ anchor }}_init_pos"][:, :2] - states["{{ target }}_init_pos"][:, :2]
         progress = torch.linalg.vector_norm(start, dim=1) - torch.linalg.vector_norm(
             states["{{ anchor }}_pos"][:, :2] - states["{{ target }}_pos"][:, :2], dim=1

@@ -67,7 +67,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         progress = torch.clamp(-states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
         progress_reward = {{ w.progress }} * progress
         misalignment_penalty = -{{ w.align }} * torch.abs(states["{{ tool }}_to_{{ target }}"][:, 1])

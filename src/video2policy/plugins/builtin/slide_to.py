@@ -68,7 +68,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         progress = states["{{ target }}_pos"][:, 1] - states["{{ target }}_init_pos"][:, 1]
         gap_reward = {{ w.gap }} * progress.clamp(-0.05, 0.25)
         drift_penalty = -{{ w.drift }} * (states["{{ target }}_pos"][:, 0] - states["{{ anchor }}_pos"][:, 0]).abs()

@@ -53,7 +53,7 @@ class {{ class_name }}(Task):
 
     def compute_reward(self, actions, states):
         approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
-        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(5.0 * approach_distance))
+        approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         tilt_reward = {{ w.tilt }} * (1.0 - states["{{ target }}_upright"][:, 0])
         reward = approach_reward + tilt_reward
         return reward, {"approach_reward": approach_reward, "tilt_reward": tilt_reward}
