@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	else python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,models]"
 	@command -v bwrap >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get install -y -q bubblewrap >/dev/null 2>&1) || echo "bwrap not installed: sandbox falls back to rlimits"
 	@touch $@

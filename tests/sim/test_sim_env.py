@@ -103,7 +103,7 @@ def test_auto_reset_reports_finished_episodes(scene, example_task):
     assert done.all()
     episodes = info["episodes"]
     assert list(episodes["length"]) == [10] * 4
-    assert set(episodes["components"]) == {"reach_reward", "action_penalty"}
+    assert set(episodes["components"]) == {"reach_reward", "approach_penalty", "open_reward", "action_penalty"}
     assert not torch.allclose(env.states["block_pos"], start)  # new random placement
     assert torch.allclose(env.states["block_init_pos"], env.states["block_pos"])
 
