@@ -90,3 +90,26 @@ def test_rerun_resumes_from_the_stage_cache(clip: Path, perceived, tmp_path: Pat
     )
     assert other.provenance.stages["depth"]["cached"] is True
     assert json.loads((copy / "stages" / "ground.json").read_text())["key"] != record["key"]
+
+
+def test_depth_without_a_table_plane_falls_back_to_colour_with_a_warning(clip: Path, tmp_path: Path) -> None:
+    """A depth folder that shows no table (wrong units, a far wall) must not crash grounding: it says so and goes on."""
+    import cv2
+
+    gt = SceneSpec.load(clip / "gt.json")
+    frames = gt.video.frame_count if gt.video is not None and gt.video.frame_count else 30
+    depth = tmp_path / "depth"
+    depth.mkdir()
+    for i in range(frames):
+        cv2.imwrite(str(depth / f"{i:05d}.png"), np.full((SIZE[1], SIZE[0]), 3000, np.uint16))  # 3 m everywhere
+    out = tmp_path / "out"
+    try:
+        perceive(clip / "video.mp4", gt.caption, None, out, camera=gt.camera, depth_dir=depth)
+    except Exception as exc:  # an expected failure must be a PerceptionError naming its stage, not a cv2.error
+        from video2policy.tools.perception import PerceptionError
+
+        assert isinstance(exc, PerceptionError), repr(exc)
+    ground = out / "stages" / "ground.json"
+    warnings = json.loads(ground.read_text())["warnings"] if ground.is_file() else []
+    failure = json.loads((out / "failure.json").read_text()) if (out / "failure.json").is_file() else {}
+    assert any("no table plane" in w for w in warnings + failure.get("warnings", [])), (warnings, failure)

@@ -44,7 +44,7 @@ from video2policy.tools.perception.track import refine_mask, track_masks
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 @dataclass
@@ -352,8 +352,14 @@ class _Run:
     ) -> tuple[dict, dict]:
         cam = geometry.camera
         h, w = image.shape[:2]
-        if depth is not None:
-            height, table_px = _height_map(depth, cam)
+        height, table_px = _height_map(depth, cam) if depth is not None else (None, None)
+        if table_px is not None and table_px.sum() < MIN_TABLE_FRACTION * h * w:
+            self.warnings.append(
+                "ground: the depth map shows almost no table plane (check --depth-unit and the camera); "
+                "finding objects by colour instead"
+            )
+            table_px = None
+        if table_px is not None:
             cands = candidates_depth(height, table_px)
             region = table_px
         else:
@@ -664,6 +670,9 @@ class _Run:
                 )
             )
         contact_sheet(tiles, self.out / "contact_sheet.png")
+
+
+MIN_TABLE_FRACTION = 0.01  # of the image: below this the depth frame cannot anchor grounding
 
 
 def _camera_json(opts: PerceptionOptions) -> str | None:
