@@ -19,8 +19,8 @@ from typing import Any
 import typer
 
 from video2policy.cli.output import Output
+from video2policy.paths import BLOCK_SCENE, example_task
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 DEMO_STEPS = 150_000
 
 
@@ -168,8 +168,7 @@ def _rl_only_demo(out: Output, settings: Any, run_dir: Path, steps: int, seed: i
     from video2policy.scene import SceneSpec
     from video2policy.tools.rl import ground_truth
 
-    scene_path = EXAMPLES / "scenes" / "block.json"
-    task_path = EXAMPLES / "tasks" / "push_block_left.py"
+    scene_path, task_path = BLOCK_SCENE, example_task("push_block_left")
     if not scene_path.is_file() or not task_path.is_file():
         raise fail(out, f"the bundled examples are missing ({scene_path}, {task_path}); run from a source checkout")
     try:

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from video2policy.paths import BLOCK_SCENE, example_task
 from video2policy.tools.rl import ground_truth
 from video2policy.tools.rl.evaluate import evaluate
 from video2policy.tools.rl.train import TrainJob, train
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 TARGETS = {  # task: (env-step budget, evaluation interval, target steps)
     "reach_block": (100_000, 5_000, 50_000),
     "push_block_left": (250_000, 10_000, 150_000),
@@ -40,7 +40,7 @@ def steps_to_success(
 ) -> dict[str, Any]:
     """One training run that stops at the first evaluation with success ≥ `target`."""
     default_budget, default_every, _ = TARGETS[task]
-    scene, code = EXAMPLES / "scenes" / "block.json", EXAMPLES / "tasks" / f"{task}.py"
+    scene, code = BLOCK_SCENE, example_task(task)
     check = ground_truth.EXAMPLES[task]
     every = eval_every or default_every
     evals: list[dict] = []
@@ -88,8 +88,8 @@ def raw_env_steps_per_second(task: str, num_envs: int = 64, control_steps: int =
     from video2policy.tools.sim.env import TaskEnv
     from video2policy.tools.sim.task import load_task_class
 
-    scene_path = EXAMPLES / "scenes" / "block.json"
-    task_cls = load_task_class(EXAMPLES / "tasks" / f"{task}.py")
+    scene_path = BLOCK_SCENE
+    task_cls = load_task_class(example_task(task))
     torch.set_num_threads(1)  # as in training
     env = TaskEnv(SceneSpec.load(scene_path), task_cls(), num_envs=num_envs, seed=seed, scene_dir=scene_path.parent)
     env_steps_per_second(env, 5)
@@ -102,8 +102,8 @@ def throughput(task: str, num_envs: int = 64, env_steps: int = 40_000, work_dir:
         out = Path(work_dir or tmp) / f"throughput-{task}"
         raw_before = raw_env_steps_per_second(task, num_envs)
         job = TrainJob(
-            scene_path=EXAMPLES / "scenes" / "block.json",
-            task_code_path=EXAMPLES / "tasks" / f"{task}.py",
+            scene_path=BLOCK_SCENE,
+            task_code_path=example_task(task),
             out_dir=out,
             env_steps=env_steps,
             num_envs=num_envs,

@@ -13,11 +13,10 @@ from pathlib import Path
 import mujoco
 import torch
 
+from video2policy.paths import BLOCK_SCENE, example_task
 from video2policy.scene import SceneSpec
 from video2policy.tools.sim.env import TaskEnv
 from video2policy.tools.sim.task import load_task_class
-
-EXAMPLES = Path(__file__).resolve().parents[4] / "examples"
 
 
 def raw_steps_per_second(env: TaskEnv, control_steps: int) -> float:
@@ -51,8 +50,8 @@ def bench_sim(
     progress=None,
 ) -> list[dict]:
     """One row per N: raw and batched env-steps/s and their ratio. `env_steps` per side and N sets the run time."""
-    scene_path = scene_path or EXAMPLES / "scenes" / "block.json"
-    task_path = task_path or EXAMPLES / "tasks" / "push_block_left.py"
+    scene_path = scene_path or BLOCK_SCENE
+    task_path = task_path or example_task("push_block_left")
     scene = SceneSpec.load(scene_path)
     task_cls = load_task_class(task_path)
     rows = []
