@@ -30,13 +30,19 @@ def bench_sim_cmd(
 def bench_rl_cmd(
     seeds: str = typer.Option("0,1,2", help="comma-separated training seeds per task"),
     tasks: str = typer.Option("reach_block,push_block_left", help="example tasks (examples/tasks/<name>.py)"),
+    hp: list[str] = typer.Option([], "--hp", help="PPO hyperparameter override NAME=VALUE (repeatable)"),
+    throughput_only: bool = typer.Option(False, "--throughput-only", help="only the training/raw throughput ratio"),
     json_out: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
 ) -> None:
     """Env steps and wall time to 0.9 eval success (reach, push), and training vs raw env throughput."""
+    from video2policy.cli.train import _hyperparameters
     from video2policy.tools.rl.bench import bench_rl, summary_table
 
     out = Output(json_out)
-    names, seed_list = tuple(tasks.split(",")), tuple(int(s) for s in seeds.split(","))
+    overrides = _hyperparameters(hp, out)
+    if throughput_only:
+        seeds = ""
+    names, seed_list = tuple(tasks.split(",")), tuple(int(s) for s in seeds.split(",") if s.strip())
     with out.progress("bench rl", total=len(names) * len(seed_list) + 1) as bar:
         done = [0]
 
@@ -44,7 +50,7 @@ def bench_rl_cmd(
             done[0] += 1
             bar.update(done[0], f"{row['task']} {kind}", kind=kind, row=row)
 
-        report = bench_rl(names, seed_list, progress=progress)
+        report = bench_rl(names, seed_list, progress=progress, hyperparameters=overrides)
     out.info(summary_table(report))
     out.result({"benchmark": "rl", **report})
 

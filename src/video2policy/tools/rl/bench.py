@@ -37,6 +37,7 @@ def steps_to_success(
     num_envs: int = 64,
     budget: int | None = None,
     eval_every: int | None = None,
+    hyperparameters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One training run that stops at the first evaluation with success ≥ `target`."""
     default_budget, default_every, _ = TARGETS[task]
@@ -63,6 +64,7 @@ def steps_to_success(
         env_steps=budget or default_budget,
         num_envs=num_envs,
         seed=seed,
+        hyperparameters=hyperparameters or {},
     )
     result = train(job, on_epoch=on_epoch)
     reached = next((e for e in evals if e["success_rate"] >= target), None)
@@ -79,25 +81,70 @@ def steps_to_success(
     }
 
 
-def raw_env_steps_per_second(task: str, num_envs: int = 64, control_steps: int = 300, seed: int = 0) -> float:
-    """The batched environment alone (random actions), as the trainer builds it."""
+def _raw_env(task: str, num_envs: int, seed: int) -> Any:
+    """The batched environment as the trainer builds it (one torch thread, MuJoCo on every core)."""
     import torch
 
     from video2policy.scene import SceneSpec
-    from video2policy.tools.sim.bench import env_steps_per_second
     from video2policy.tools.sim.env import TaskEnv
     from video2policy.tools.sim.task import load_task_class
 
-    scene_path = BLOCK_SCENE
+    torch.set_num_threads(1)  # as in training (PPOConfig.torch_threads)
     task_cls = load_task_class(example_task(task))
-    torch.set_num_threads(1)  # as in training
-    env = TaskEnv(SceneSpec.load(scene_path), task_cls(), num_envs=num_envs, seed=seed, scene_dir=scene_path.parent)
+    scene = SceneSpec.load(BLOCK_SCENE)
+    return TaskEnv(scene, task_cls(), num_envs=num_envs, seed=seed, scene_dir=BLOCK_SCENE.parent)
+
+
+def raw_env_steps_per_second(task: str, num_envs: int = 64, control_steps: int = 300, seed: int = 0) -> float:
+    """The batched environment alone, stepped with uniform random actions."""
+    from video2policy.tools.sim.bench import env_steps_per_second
+
+    env = _raw_env(task, num_envs, seed)
     env_steps_per_second(env, 5)
     return env_steps_per_second(env, control_steps, seed)
 
 
-def throughput(task: str, num_envs: int = 64, env_steps: int = 40_000, work_dir: Path | None = None) -> dict:
-    """Training env-steps/s (no evaluations) ÷ raw env-steps/s; raw is measured before and after, averaged."""
+def replayed_env_steps_per_second(
+    task: str, policy_path: Path, num_envs: int = 64, control_steps: int = 300, seed: int = 0
+) -> float:
+    """The batched environment alone, replaying the actions a trained policy took in it (recorded first).
+
+    Random actions keep the gripper in the air; a trained policy touches and pushes things, and contacts cost
+    MuJoCo more. Replaying the recorded actions open loop from the same reset repeats exactly that physics
+    without the network, so training ÷ this rate is the learner's own share of the time.
+    """
+    from video2policy.tools.rl.policy import load_policy
+
+    policy = load_policy(policy_path)
+    env = _raw_env(task, num_envs, seed)
+    obs, actions = env.reset(), []
+    for _ in range(control_steps):
+        actions.append(policy(obs))
+        obs = env.step(actions[-1])[0]
+    recorded = env.physics_state()
+    env = _raw_env(task, num_envs, seed)
+    env.reset()
+    start = time.perf_counter()
+    for action in actions:
+        env.step(action)
+    elapsed = time.perf_counter() - start
+    if not np.allclose(env.physics_state(), recorded):
+        raise RuntimeError("replaying the recorded actions did not repeat the recorded physics")
+    return num_envs * control_steps / elapsed
+
+
+def throughput(
+    task: str,
+    num_envs: int = 64,
+    env_steps: int = 40_000,
+    work_dir: Path | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+) -> dict:
+    """Training env-steps/s (no evaluations) ÷ raw env-steps/s, with two baselines measured in the same run.
+
+    `ratio` uses the raw env with random actions, measured before and after training and averaged (what
+    `v2p bench sim` measures); `ratio_vs_replay` uses the raw env replaying the trained policy's actions.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(work_dir or tmp) / f"throughput-{task}"
         raw_before = raw_env_steps_per_second(task, num_envs)
@@ -108,17 +155,21 @@ def throughput(task: str, num_envs: int = 64, env_steps: int = 40_000, work_dir:
             env_steps=env_steps,
             num_envs=num_envs,
             seed=0,
+            hyperparameters=hyperparameters or {},
         )
         result = train(job)
         raw_after = raw_env_steps_per_second(task, num_envs)
+        replayed = replayed_env_steps_per_second(task, Path(result.files["policy"]), num_envs)
     raw = (raw_before + raw_after) / 2
     trained = result.metrics["env_steps_per_s"]
     return {
         "task": task,
         "num_envs": num_envs,
         "raw_env_steps_per_s": round(raw, 1),
+        "replayed_env_steps_per_s": round(replayed, 1),
         "train_env_steps_per_s": trained,
         "ratio": round(trained / raw, 3),
+        "ratio_vs_replay": round(trained / replayed, 3),
     }
 
 
@@ -127,6 +178,7 @@ def bench_rl(
     seeds: tuple[int, ...] = (0, 1, 2),
     work_dir: Path | None = None,
     progress: Callable[[str, dict], None] | None = None,
+    hyperparameters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All RL figures: per task and seed the steps/time to 0.9 success, their medians, and the throughput ratio."""
     start = time.perf_counter()
@@ -135,10 +187,10 @@ def bench_rl(
         runs = []
         for task in tasks:
             for seed in seeds:
-                runs.append(steps_to_success(task, seed, base))
+                runs.append(steps_to_success(task, seed, base, hyperparameters=hyperparameters))
                 if progress:
                     progress("run", runs[-1])
-        rate = throughput("push_block_left", work_dir=base)
+        rate = throughput("push_block_left", work_dir=base, hyperparameters=hyperparameters)
         if progress:
             progress("throughput", rate)
     summary = {}
@@ -152,7 +204,13 @@ def bench_rl(
             "max_env_steps": max(r["env_steps"] for r in reached) if reached else None,
             "median_train_wall_s": float(np.median([r["train_wall_s"] for r in reached])) if reached else None,
         }
-    return {"runs": runs, "summary": summary, "throughput": rate, "wall_s": round(time.perf_counter() - start, 1)}
+    return {
+        "runs": runs,
+        "summary": summary,
+        "throughput": rate,
+        "hyperparameters": hyperparameters or {},
+        "wall_s": round(time.perf_counter() - start, 1),
+    }
 
 
 def summary_table(report: dict[str, Any]) -> str:
@@ -168,6 +226,8 @@ def summary_table(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"throughput ({t['task']}, {t['num_envs']} worlds): training {t['train_env_steps_per_s']:.0f} "
-        f"env-steps/s vs raw env {t['raw_env_steps_per_s']:.0f} env-steps/s, ratio {t['ratio']:.2f}"
+        f"env-steps/s vs raw env {t['raw_env_steps_per_s']:.0f} env-steps/s with random actions, ratio "
+        f"{t['ratio']:.2f}; vs {t['replayed_env_steps_per_s']:.0f} env-steps/s replaying the trained policy's "
+        f"actions, ratio {t['ratio_vs_replay']:.2f}"
     )
     return "\n".join(lines)
