@@ -7,15 +7,12 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from video2policy.tools.perception.shapes import unit_mesh
+from video2policy.tools.perception.shapes import solid_mesh
 
 
 def object_mesh(kind: str, proportions: np.ndarray) -> trimesh.Trimesh:
     """The primitive with a bounding box of `proportions` (largest extent 1), centred at its bounding-box centre."""
-    mesh = unit_mesh(kind)
-    mesh.apply_scale(np.asarray(proportions, float))
-    mesh.apply_translation(-mesh.bounds.mean(axis=0))
-    return mesh
+    return solid_mesh(kind, np.asarray(proportions, float))
 
 
 def convex_parts(mesh: trimesh.Trimesh, max_parts: int = 12) -> list[trimesh.Trimesh]:

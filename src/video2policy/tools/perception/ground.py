@@ -303,6 +303,31 @@ def _faces(mask: np.ndarray, rivals: np.ndarray, own: np.ndarray) -> np.ndarray:
     return out
 
 
+NOTCH_SHARE = 0.25  # notches larger than this share of the mask are not a highlight or a shaded face
+
+
+def fill_notches(mask: np.ndarray, image_lab: np.ndarray, table: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Pixels in a notch of the mask (inside its convex hull) that are neither table nor shadow nor another object.
+
+    Colour grounding drops an object's highlight or darkest face (a bottle's shiny cap is not 'orange'); where
+    that bites into the silhouette, what fills the bite is the object itself.
+    """
+    from video2policy.tools.perception.track import shadow_like
+
+    if mask.sum() < 10:
+        return np.zeros_like(mask)
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(mask)[:, ::-1].astype(np.int32)), 1)
+    table_lab = np.median(image_lab[table], axis=0) if table.any() else None
+    notch = hull.astype(bool) & ~mask & ~table & ~others
+    if table_lab is not None:
+        notch &= ~shadow_like(image_lab, table_lab)
+    notch = cv2.morphologyEx(notch.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+    if notch.sum() > NOTCH_SHARE * mask.sum():
+        return np.zeros_like(mask)
+    return notch
+
+
 def roundness(mask: np.ndarray) -> float:
     """1 for a disc, lower for corners and elongation: a ball's silhouette is round from any camera."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)

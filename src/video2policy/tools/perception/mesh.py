@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from video2policy.tools.perception.geometry import PinholeCamera
-from video2policy.tools.perception.shapes import KINDS, Solid, fit_on_table, name_prior
+from video2policy.tools.perception.shapes import KINDS, SilhouetteLoss, Solid, fit_on_table, name_kinds
 
-VISIBLE_IOU = 0.85  # a first-frame silhouette fit below this suggests the object is partly hidden
-PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "sphere": 3}
+HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
+PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
 
 # Typical largest extent (metres) of things people name, used only when nothing metric is known (no depth, no
 # camera pose): the whole scene is scaled so the named objects get their usual size.
@@ -101,19 +101,36 @@ def size_prior(label: str) -> float | None:
 
 
 def choose_kind(
-    label: str, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None, trust_name: bool = False
+    label: str,
+    camera: PinholeCamera,
+    mask: np.ndarray,
+    ignore: np.ndarray | None,
+    trust_name: bool = False,
+    fits: dict[str, tuple[Solid, float]] | None = None,
 ) -> tuple[str, str]:
-    """The name's primitive unless another one explains the silhouette clearly better (or `trust_name`)."""
-    prior = name_prior(label)
+    """The name's primitive unless another one explains the silhouette clearly better (or `trust_name`).
+
+    Quick fits of every kind pick a rival; the name's kinds and that rival are then fitted fully (into `fits`,
+    for the caller to reuse) and compared, since a quick fit can stop in a poor local optimum (a turned box).
+    """
+    fits = {} if fits is None else fits
+    kinds = name_kinds(label)
+    prior = kinds[0] if kinds else None
     if prior and trust_name:
         return prior, f"from the name ('{label}' suggests a {prior}; the camera is a prior, so fits are not compared)"
-    fits = {k: fit_on_table(k, camera, mask, ignore, quick=True)[1] for k in KINDS}
-    best = max(fits, key=lambda k: fits[k] - 0.004 * PARAMS[k])
-    if prior and fits[prior] >= fits[best] - 0.06:
-        return prior, f"from the name ('{label}' suggests a {prior}; silhouette IoU {fits[prior]:.2f})"
+    quick = {k: fit_on_table(k, camera, mask, ignore, quick=True)[1] for k in KINDS}
+    best = max(quick, key=lambda k: quick[k] - 0.004 * PARAMS[k])
+    for kind in dict.fromkeys((*kinds, best)):
+        if kind not in fits:
+            fits[kind] = fit_on_table(kind, camera, mask, ignore)
+    iou = {k: v[1] for k, v in fits.items()}
+    best = max(iou, key=lambda k: iou[k] - 0.004 * PARAMS[k])
     if prior:
-        return best, f"from the silhouette ({best} IoU {fits[best]:.2f} beats the name's {prior} {fits[prior]:.2f})"
-    return best, f"from the silhouette (best IoU {fits[best]:.2f} among {', '.join(KINDS)})"
+        named = max(kinds, key=lambda k: iou[k])
+        if iou[named] >= iou[best] - 0.06:
+            return named, f"from the name ('{label}' suggests a {prior}; {named} silhouette IoU {iou[named]:.2f})"
+        return best, f"from the silhouette ({best} IoU {iou[best]:.2f} beats the name's {named} {iou[named]:.2f})"
+    return best, f"from the silhouette (best IoU {iou[best]:.2f} among {', '.join(KINDS)})"
 
 
 def build_mesh_fit(
@@ -127,19 +144,40 @@ def build_mesh_fit(
     """Fit the object at the first frame, or at the last one when it is hidden at the start (chosen and recorded)."""
     T = len(masks)
     first, last = 0, T - 1
+
+    def fitted(t: int, kind: str, cache: dict) -> tuple[Solid, float]:
+        if kind not in cache:
+            cache[kind] = fit_on_table(kind, camera, masks[t], ignore(t))
+        return cache[kind]
+
     if seen[first] and masks[first].any():
-        kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name)
-        solid, iou = fit_on_table(kind, camera, masks[first], ignore(first))
-        if iou >= VISIBLE_IOU or not (seen[last] and masks[last].any()) or T == 1:
+        cache: dict = {}
+        kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache)
+        solid, iou = fitted(first, kind, cache)
+        hidden = hidden_share(solid, camera, masks[first], ignore(first))
+        if hidden <= HIDDEN_SHARE or not (seen[last] and masks[last].any()) or T == 1:
             return MeshFit(kind, kind_reason, first, f"first frame (silhouette fit IoU {iou:.2f})", solid, iou)
         solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last))
-        if iou_l > iou + 0.05:
-            reason = f"last frame: the object is partly hidden at the start (fit IoU {iou:.2f} first, {iou_l:.2f} last)"
+        hidden_l = hidden_share(solid_l, camera, masks[last], ignore(last))
+        if hidden_l < hidden - 0.05 and iou_l > iou - 0.05:
+            reason = (
+                f"last frame: the object is partly hidden at the start ({100 * hidden:.0f} % of it then, "
+                f"{100 * hidden_l:.0f} % at the end; fit IoU {iou:.2f} first, {iou_l:.2f} last)"
+            )
             return MeshFit(kind, kind_reason, last, reason, solid_l, iou_l)
-        return MeshFit(kind, kind_reason, first, f"first frame (fit IoU {iou:.2f}; the last is no better)", solid, iou)
-    kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name)
-    solid, iou = fit_on_table(kind, camera, masks[last], ignore(last))
+        reason = f"first frame (fit IoU {iou:.2f}, {100 * hidden:.0f} % possibly hidden; the last is no better)"
+        return MeshFit(kind, kind_reason, first, reason, solid, iou)
+    cache = {}
+    kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name, cache)
+    solid, iou = fitted(last, kind, cache)
     return MeshFit(kind, kind_reason, last, "last frame: the object is hidden at the start", solid, iou)
+
+
+def hidden_share(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> float:
+    """Share of a fitted solid's silhouette that falls on possible occluders (the hand, other objects)."""
+    if ignore is None:
+        return 0.0
+    return SilhouetteLoss(camera, mask, ignore).hidden_share(solid.surface_points())
 
 
 def extents_along(points: np.ndarray, camera: PinholeCamera, centre: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from video2policy.tools.perception.ground import (
     Grounding,
     candidates_depth,
     candidates_rgb,
+    fill_notches,
     ground_objects,
     parse_hint,
     table_region,
@@ -40,11 +41,11 @@ from video2policy.tools.perception.pose import track_poses
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
-from video2policy.tools.perception.track import refine_mask, track_masks
+from video2policy.tools.perception.track import refine_mask, shadow_like, track_masks
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "5"
 
 
 @dataclass
@@ -389,6 +390,20 @@ class _Run:
                     allowed = cv2.dilate(g.core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
                 refined = refine_mask(image, g.mask, allowed=allowed)
                 found[name] = Grounding(refined, g.box, g.score, g.method + " + GrabCut", g.core)
+        if depth is None:
+            image_lab = lab(image)
+            table_px = table_region(image_lab)[0]
+            for name, g in found.items():
+                others = np.zeros(image.shape[:2], bool)
+                for other, o in found.items():
+                    if other != name:
+                        others |= o.mask
+                for mask in taken:
+                    others |= mask
+                notches = fill_notches(g.mask, image_lab, table_px, others)
+                if notches.any():
+                    core = None if g.core is None else g.core | notches
+                    found[name] = Grounding(g.mask | notches, g.box, g.score, g.method + " + notches", core)
         return found, why
 
     def _segment(
@@ -693,23 +708,40 @@ def _height_map(depth: np.ndarray, cam: PinholeCamera) -> tuple[np.ndarray, np.n
 
 
 def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray]:
-    """Pixels that may hide object k at frame t: other objects and whatever moves in front of the background."""
+    """Pixels that may hide object k at frame t: other objects, and the hand or arm in front of the background.
+
+    The arm is what is not of the table's colour on the table (or differs from the clip's median background
+    beyond it) and enters from the image border. Shadows (the table's colour, darker) and stray pixels next to
+    an object (its rim, its own shadow) do not count: a fit allowed to cover them for free grows into them.
+    """
     T = len(clip)
     sample = clip.frames[np.linspace(0, T - 1, min(T, 25)).round().astype(int)]
     background = np.median(sample, axis=0).astype(np.int16)
     cache: dict[int, np.ndarray] = {}
 
-    def moving(t: int) -> np.ndarray:
+    def occluders(t: int) -> np.ndarray:
         if t not in cache:
-            diff = np.abs(clip.frames[t].astype(np.int16) - background).max(axis=-1) > 30
-            cache[t] = cv2.morphologyEx(diff.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+            frame = clip.frames[t].astype(np.int16)
+            frame_lab = lab(clip.frames[t])
+            table, region = table_region(frame_lab)
+            # on the table, whatever is not of the table's colour (nor a shadow) is in front of it; elsewhere,
+            # what differs from the median background (where the arm lingers, the median is the arm)
+            diff = np.abs(frame - background).max(axis=-1) > 30
+            shadow = shadow_like(frame_lab, np.median(frame_lab[table], axis=0)) if table.any() else False
+            fg = np.where(region, ~table, diff) & ~shadow & ~masks[t].any(axis=0)
+            fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
+            h, w = fg.shape
+            keep = np.zeros(n, bool)
+            for i in range(1, n):
+                x, y, bw, bh = stats[i, :4]
+                keep[i] = x == 0 or y == 0 or x + bw >= w or y + bh >= h  # the arm enters from the border
+            cache[t] = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         return cache[t]
 
     def ignore(t: int, k: int) -> np.ndarray:
-        others = masks[t].any(axis=0) if masks.shape[1] == 1 else np.delete(masks[t], k, axis=0).any(axis=0)
-        if masks.shape[1] == 1:
-            others = np.zeros_like(others)
-        return (others | moving(t)) & ~masks[t, k]
+        others = np.delete(masks[t], k, axis=0).any(axis=0) if masks.shape[1] > 1 else np.zeros_like(masks[t, k])
+        return (others | occluders(t)) & ~masks[t, k]
 
     return ignore
 

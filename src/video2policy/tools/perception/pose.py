@@ -12,16 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
-from video2policy.tools.perception.shapes import Solid, track_solid, unit_points
+from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, scaled_points, track_solid
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
 HIDDEN_CONFIDENCE = 0.1
-LIFTED = 0.01  # metres above the table from which an object counts as lifted
-LIFT_GAIN = 0.1  # a free (lifted) pose must beat the resting one by this silhouette IoU
+LIFTED = 0.01  # metres above the table from which a lifted object still counts as lifted
+LIFT_OFF = 0.025  # ... and from which a resting one may count as lifted
+LIFT_GAIN = 0.05  # a free (lifted) pose must beat the resting one by this silhouette IoU
+LAND_GAIN = -0.02  # ... and keeps winning while it is not clearly worse (hysteresis)
+ABOVE_RANGE = 0.4  # metres above its resting place searched for a picked-up object
+ABOVE_SLACK = 0.03  # straight above its resting place is preferred unless a free pose fits this much better
+ANCHOR_IOU = 0.75  # a resting pose fitting this well becomes the place a lifted object is looked for above
+STILL = 0.003  # metres per frame below which a resting object counts as still
 MAX_SPEED = 2.0  # m/s; a pose that jumps further between frames is penalised (thrown objects stay below this)
 
 
@@ -37,7 +45,7 @@ def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iteratio
     """Yaw-and-translation ICP of the solid's visible surface onto observed points; returns (solid, inlier share)."""
     if len(points) < 20:
         return solid, 0.0
-    base = unit_points(solid.kind) * solid.size
+    base = scaled_points(solid.kind, solid.size)
     dense = _densify(base, solid.kind)
     pos, rot = solid.position.copy(), solid.rotation.copy()
     share = 0.0
@@ -61,7 +69,7 @@ def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iteratio
 
 def _densify(points: np.ndarray, kind: str) -> np.ndarray:
     """Surface samples of a primitive (its hull points plus face and side samples), for ICP."""
-    if kind in ("sphere", "ellipsoid"):
+    if kind in ("sphere", "ellipsoid", "capsule"):
         return points
     rng = np.random.default_rng(0)
     lo, hi = points.min(axis=0), points.max(axis=0)
@@ -100,35 +108,57 @@ def track_poses(
     progress: Callable[[int], None] | None = None,
     fps: float = 30.0,
 ) -> list[TrackedPose]:
-    """Poses for every frame, starting from the key frame's fit."""
+    """Poses for every frame, starting from the key frame's fit.
+
+    Each frame compares the object resting on the table with the object free in space (same size, so its
+    apparent size fixes its distance). Free wins when it explains the mask better and floats clear of the table;
+    it starts from the previous pose and from straight above where the object last rested (objects are mostly
+    picked up, not slid away in the air), whichever fits better.
+    """
     T = len(masks)
     step = MAX_SPEED / fps
     out: list[TrackedPose | None] = [None] * T
     out[keyframe] = TrackedPose(solid.position.copy(), solid.rotation.copy(), 1.0, "key frame fit")
     for direction in (1, -1):
-        current = solid
+        current, lifted, anchor = solid, False, solid
         t = keyframe + direction
         while 0 <= t < T:
             if not seen[t] or not masks[t].any():
                 out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "hidden")
             else:
-                bottom = current.position[2] + float(
-                    np.min((unit_points(current.kind) * current.size @ current.rotation.T)[:, 2])
-                )
-                resting, iou_r = track_solid(current, camera, masks[t], ignore(t), max_step=step, on_table=True)
-                free, iou_f = track_solid(
-                    current if bottom > LIFTED else resting, camera, masks[t], ignore(t), max_step=step
-                )
-                gain = LIFT_GAIN if bottom <= LIFTED else -0.02  # hysteresis: lifting and landing need evidence
-                if iou_f > iou_r + gain:
+                ign = ignore(t)
+                resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
+                free, iou_f = track_solid(current if lifted else resting, camera, masks[t], ign, max_step=step)
+                above = _above(anchor, camera, masks[t], ign)
+                if above is not None:
+                    above, iou_above = above
+                    free_a, iou_a = track_solid(above, camera, masks[t], ign, max_step=step)
+                    if iou_a > iou_f:
+                        free, iou_f = free_a, iou_a
+                    if iou_above >= iou_f - ABOVE_SLACK:  # picked straight up: as good, and the likelier story
+                        free, iou_f = above, iou_above
+                if lifted:
+                    lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
+                else:
+                    lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
+                if lifted:
                     upright, iou, method = free, iou_f, "silhouette"
                 else:
                     upright, iou, method = resting, iou_r, "silhouette on the table"
                 if iou < 0.85:
-                    tilted, iou_t = track_solid(upright, camera, masks[t], ignore(t), tilt=True, max_step=step)
+                    for lying in _lying(anchor, current.position):  # tipped over: resting on a side
+                        fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
+                        if iou_l > iou + (0.0 if lifted else TILT_GAIN):
+                            upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
+                            lifted = False
+                if iou < 0.85:
+                    tilted, iou_t = track_solid(upright, camera, masks[t], ign, tilt=True, max_step=step)
                     if iou_t > iou + TILT_GAIN:
                         upright, iou, method = tilted, iou_t, "silhouette (tilted)"
+                still = np.linalg.norm(upright.position - current.position) < STILL
                 current = upright
+                if not lifted and iou > ANCHOR_IOU and still:  # where it rests before it moves (a lift starts
+                    anchor = upright  # looking like a slide away from the camera)
                 conf = float(np.clip(iou, 0.0, 1.0))
                 d = depth(t) if depth else None
                 if d is not None:
@@ -141,3 +171,40 @@ def track_poses(
                 progress(1)
             t += direction
     return [p for p in out if p is not None]
+
+
+def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
+    """The solid at `position` turned from its upright pose onto a side (about its own x and y axes)."""
+    if abs(upright.rotation[2, 2]) < 0.9 or upright.kind == "sphere":
+        return []
+    out = []
+    for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
+        rot = upright.rotation @ Rotation.from_rotvec(np.pi / 2 * np.array(axis)).as_matrix()
+        out.append(Solid(upright.kind, upright.size.copy(), np.asarray(position, float).copy(), rot))
+    return out
+
+
+def _bottom(solid: Solid) -> float:
+    """Height of the solid's lowest point above the table."""
+    return float(solid.position[2] + np.min((scaled_points(solid.kind, solid.size) @ solid.rotation.T)[:, 2]))
+
+
+def _above(
+    rest: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None
+) -> tuple[Solid, float] | None:
+    """The solid straight above where it rested, at the height whose silhouette fits the mask best, and its IoU."""
+    loss = SilhouetteLoss(camera, mask, ignore)
+    pts = scaled_points(rest.kind, rest.size) @ rest.rotation.T
+
+    def at(z: float) -> float:
+        return loss(np.array([rest.position[0], rest.position[1], z]) + pts)
+
+    heights = rest.position[2] + np.arange(0.0, ABOVE_RANGE, 0.005)
+    losses = [at(z) for z in heights]
+    best = int(np.argmin(losses))
+    if losses[best] >= 0.9 or best == 0:
+        return None
+    res = minimize_scalar(at, bounds=(heights[best] - 0.005, heights[best] + 0.005), method="bounded")
+    z, value = (res.x, res.fun) if res.fun < losses[best] else (heights[best], losses[best])
+    solid = Solid(rest.kind, rest.size.copy(), np.array([*rest.position[:2], z]), rest.rotation.copy())
+    return solid, 1.0 - float(value)

@@ -17,11 +17,13 @@ from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.geometry import PinholeCamera
 
-KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid")
+KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid", "capsule")
 CANVAS = 112  # longest side of the crop the silhouettes are compared on
 _SHIFT = 4  # sub-pixel bits for cv2 fill
-# How much of the cost of covering a possibly-occluded pixel is waived: all of it lets a fit grow into the hand.
-FREE_WEIGHT = 1.0
+# How much of the cost of covering a possibly-occluded pixel is waived. Fitting a size, all of it lets the fit grow
+# into the hand; tracking a solid of known size, all of it lets the hand hide part of the object at no cost.
+FIT_FREE_WEIGHT = 0.6
+TRACK_FREE_WEIGHT = 1.0
 
 # Words in an object's name that say what primitive it most likely is (a prior, the fit still decides).
 NAME_PRIORS = {
@@ -66,10 +68,32 @@ NAME_PRIORS = {
         "sponge",
         "eraser",
         "domino",
+        "fork",
+        "spoon",
+        "knife",
+        "spatula",
+        "pen",
+        "pencil",
+        "marker",
+        "stick",
+        "ruler",
     ),
     "cone": ("cone", "funnel", "pyramid"),
-    "ellipsoid": ("stone", "rock", "pebble", "potato", "plush", "toy", "teddy", "doll", "egg"),
+    "ellipsoid": ("stone", "rock", "pebble", "potato", "plush", "toy", "teddy", "doll", "egg", "mouse"),
 }
+
+
+# Names whose things come in more than one primitive: the silhouette picks among these and the name's prior.
+NAME_ALTERNATIVES = {"bottle": ("capsule",), "flask": ("capsule",)}
+
+
+def name_kinds(name: str) -> tuple[str, ...]:
+    """The primitive a name suggests first, then the others things of that name often are; () for no prior."""
+    prior = name_prior(name)
+    if prior is None:
+        return ()
+    words = name.lower().replace("_", " ").split()
+    return (prior, *(k for w in words[-1:] for k in NAME_ALTERNATIVES.get(w.rstrip("s"), ())))
 
 
 def name_prior(name: str) -> str | None:
@@ -95,7 +119,7 @@ class Solid:
         return float(Rotation.from_matrix(self.rotation).as_euler("ZYX")[0])
 
     def surface_points(self) -> np.ndarray:
-        return self.position + (unit_points(self.kind) * self.size) @ self.rotation.T
+        return self.position + scaled_points(self.kind, self.size) @ self.rotation.T
 
     def to_dict(self) -> dict:
         return {
@@ -140,7 +164,22 @@ _UNIT = {
 
 def unit_points(kind: str) -> np.ndarray:
     """Surface points of the primitive with a unit bounding box, centred at the origin."""
-    return _UNIT[kind]
+    return _UNIT["sphere" if kind == "capsule" else kind]
+
+
+def scaled_points(kind: str, size: np.ndarray) -> np.ndarray:
+    """Surface points of the primitive with bounding box `size`, centred at the origin.
+
+    A capsule (round ends, like most bottles and many toys) is not a scaled unit shape: its ends stay hemispheres.
+    """
+    size = np.asarray(size, float)
+    if kind != "capsule":
+        return _UNIT[kind] * size
+    r = 0.5 * min(size[0], size[1])
+    half = max(0.5 * size[2] - r, 0.0)
+    pts = _UNIT["sphere"] * np.array([size[0], size[1], 2 * r])
+    pts[:, 2] += np.where(pts[:, 2] >= 0, half, -half)
+    return pts
 
 
 def unit_mesh(kind: str) -> trimesh.Trimesh:
@@ -157,6 +196,20 @@ def unit_mesh(kind: str) -> trimesh.Trimesh:
     return mesh
 
 
+def solid_mesh(kind: str, size: np.ndarray) -> trimesh.Trimesh:
+    """The primitive as a watertight mesh with bounding box `size`, centred at its bounding-box centre."""
+    size = np.asarray(size, float)
+    if kind == "capsule":
+        r = 0.5 * min(size[0], size[1])
+        mesh = trimesh.creation.capsule(height=max(size[2] - 2 * r, 1e-6), radius=r, count=[32, 32])
+        mesh.apply_scale([size[0] / (2 * r), size[1] / (2 * r), 1.0])
+    else:
+        mesh = unit_mesh(kind)
+        mesh.apply_scale(size)
+    mesh.apply_translation(-mesh.bounds.mean(axis=0))
+    return mesh
+
+
 class SilhouetteLoss:
     """1 - soft IoU between a solid's silhouette and a mask, on a crop around the mask.
 
@@ -164,7 +217,14 @@ class SilhouetteLoss:
     may cover them without penalty.
     """
 
-    def __init__(self, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None = None, margin: float = 0.6):
+    def __init__(
+        self,
+        camera: PinholeCamera,
+        mask: np.ndarray,
+        ignore: np.ndarray | None = None,
+        margin: float = 0.6,
+        free_weight: float = TRACK_FREE_WEIGHT,
+    ):
         ys, xs = np.nonzero(mask)
         if len(xs) == 0:
             raise ValueError("empty mask")
@@ -182,6 +242,7 @@ class SilhouetteLoss:
             ign = ignore[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
             self.free = cv2.resize(ign, size, interpolation=cv2.INTER_AREA) * (1 - self.target)
         self.camera = camera
+        self.free_weight = free_weight
         self.canvas = np.zeros((size[1], size[0]), np.uint8)
 
     def silhouette(self, points: np.ndarray) -> np.ndarray | None:
@@ -196,12 +257,19 @@ class SilhouetteLoss:
         cv2.fillConvexPoly(self.canvas, hull, 255, lineType=cv2.LINE_AA, shift=_SHIFT)
         return self.canvas.astype(np.float32) / 255.0
 
+    def hidden_share(self, points: np.ndarray) -> float:
+        """Share of the solid's silhouette on pixels where something may hide it (0 when fully in view)."""
+        sil = self.silhouette(points)
+        if sil is None:
+            return 1.0
+        return float((sil * self.free).sum() / max(sil.sum(), 1e-6))
+
     def __call__(self, points: np.ndarray) -> float:
         sil = self.silhouette(points)
         if sil is None:
             return 2.0
         inter = np.minimum(sil, self.target).sum()
-        union = np.maximum(sil - FREE_WEIGHT * self.free, self.target).sum()
+        union = np.maximum(sil - self.free_weight * self.free, self.target).sum()
         outside_crop = 0.0
         return float(1.0 - inter / max(union, 1e-6) + outside_crop)
 
@@ -229,6 +297,22 @@ def initial_guess(camera: PinholeCamera, mask: np.ndarray) -> tuple[np.ndarray, 
     return centre, width, min(height, 3 * width + height / 2)
 
 
+def _principal_yaw(camera: PinholeCamera, mask: np.ndarray, centre: np.ndarray) -> tuple[float, ...]:
+    """The yaw whose table direction projects onto the mask's long image axis (a start for elongated objects)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 10:
+        return ()
+    pts = np.stack([xs, ys], axis=1).astype(float)
+    mean = pts.mean(axis=0)
+    _, vecs = np.linalg.eigh(np.cov((pts - mean).T))
+    axis = vecs[:, -1]
+    ends = camera.on_plane(np.stack([mean - 10 * axis, mean + 10 * axis]), z=0.0)
+    if not np.isfinite(ends).all():
+        return ()
+    d = ends[1] - ends[0]
+    return (float(np.arctan2(d[1], d[0])),)
+
+
 def _solid_from(kind: str, p: np.ndarray) -> Solid:
     if kind in ("box", "ellipsoid"):
         x, y, yaw, ll, lw, lh = p
@@ -237,6 +321,11 @@ def _solid_from(kind: str, p: np.ndarray) -> Solid:
     if kind in ("cylinder", "cone"):
         x, y, lr, lh = p
         d, h = 2 * np.exp(lr), np.exp(lh)
+        return Solid(kind, np.array([d, d, h]), np.array([x, y, h / 2]))
+    if kind == "capsule":  # never shorter than wide: lh is the straight part's length
+        x, y, lr, lh = p
+        d = 2 * np.exp(lr)
+        h = d + np.exp(lh)
         return Solid(kind, np.array([d, d, h]), np.array([x, y, h / 2]))
     x, y, lr = p
     d = 2 * np.exp(lr)
@@ -247,11 +336,15 @@ def fit_on_table(
     kind: str, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None = None, quick: bool = False
 ) -> tuple[Solid, float]:
     """The `kind` primitive resting on the table (z = 0) whose silhouette best matches `mask`; returns (solid, IoU)."""
-    loss = SilhouetteLoss(camera, mask, ignore)
+    loss = SilhouetteLoss(camera, mask, ignore, free_weight=FIT_FREE_WEIGHT)
     centre, width, height = initial_guess(camera, mask)
     starts = {
-        "box": [[centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)] for yaw in (0.0, 0.6)],
+        "box": [
+            [centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)]
+            for yaw in (0.0, 0.6, *_principal_yaw(camera, mask, centre))
+        ],
         "cylinder": [[centre[0], centre[1], np.log(width / 2), np.log(height)]],
+        "capsule": [[centre[0], centre[1], np.log(width / 2), np.log(max(height - width, 0.3 * width))]],
         "sphere": [[centre[0], centre[1], np.log(width / 2)]],
     }[{"ellipsoid": "box", "cone": "cylinder"}.get(kind, kind)]
     if quick:
@@ -310,9 +403,9 @@ def track_solid(
     `on_table` keeps it resting on the table (height fixed), which removes the depth-size ambiguity of one view.
     """
     loss = SilhouetteLoss(camera, mask, ignore)
-    pts = unit_points(solid.kind) * solid.size
+    pts = scaled_points(solid.kind, solid.size)
     base = solid.rotation
-    turn = solid.kind in ("box", "ellipsoid")
+    turn = solid.kind in ("box", "ellipsoid") or abs(base[2, 2]) < 0.9  # round about z only while upright
     low = float(np.min((pts @ base.T)[:, 2]))  # lowest point relative to the centre
 
     def pose(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,9 @@ from video2policy.tools.perception.colors import ColorModel, lab, word_region
 LOST_FRACTION = 0.3  # less than this share of the expected area: occluded
 MERGED_FRACTION = 2.5  # more than this: merged with something of the same colour
 GRABCUT_SIDE = 120  # GrabCut runs on crops no larger than this (pixels)
+AREA_RANGE = (0.6, 1.7)  # a frame's mask outside this share of the expected area is checked by re-detection
+ANCHOR_PROBABILITY = 0.3  # the colour model learns only pixels the key frame's model finds this plausible
+SHADOW_FREE_SHARE = 0.3  # objects with more of their key mask shadow-like keep shadow-like pixels
 
 
 @dataclass
@@ -67,6 +70,18 @@ def refine_mask(
         out &= allowed | mask
     out = _largest_components(out, keep_fraction=0.2)
     return out if out.sum() >= 0.5 * mask.sum() else mask
+
+
+def shadow_like(pixels_lab: np.ndarray, table_lab: np.ndarray) -> np.ndarray:
+    """Pixels (..., 3 Lab) of the table's hue, darker and no more colourful: a cast shadow (a hand's, an object's)."""
+    light, a, b = pixels_lab[..., 0], pixels_lab[..., 1], pixels_lab[..., 2]
+    t_chroma = float(np.hypot(table_lab[1], table_lab[2]))
+    chroma = np.hypot(a, b)
+    darker = (light > 15) & (light < table_lab[0] - 8)
+    if t_chroma < 6:  # a grey or white table: its shadows are grey
+        return darker & (chroma < 6)
+    hue = np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(table_lab[2], table_lab[1])))))
+    return darker & (chroma >= 0.25 * t_chroma) & (chroma <= 1.2 * t_chroma) & (hue < np.radians(35))
 
 
 def _largest_components(mask: np.ndarray, keep_fraction: float) -> np.ndarray:
@@ -131,8 +146,14 @@ def track_masks(
             labs[t] = lab(frames[t])
         return labs[t]
 
+    table_lab = None
+    if region is not None and region.any():
+        table = region & (np.linalg.norm(lab_of(0) - np.median(lab_of(0)[region], axis=0), axis=-1) < 12)
+        table_lab = np.median(lab_of(0)[table], axis=0) if table.sum() > 100 else None
+    shadow_free = {}  # objects of a shadow's colour (dark, the table's tint) cannot be told from shadows
     models = {}
     for k, (t0, mask, core) in key_masks.items():
+        shadow_free[k] = table_lab is not None and shadow_like(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
         inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         models[k] = ColorModel(lab_of(t0), inner if inner.sum() >= 20 else core, background=~ring)
@@ -148,18 +169,36 @@ def track_masks(
                 predicted = _shift(prev, dx, dy)
                 if predicted.sum() == 0:
                     predicted = prev
-                mask, ok = _segment_near(
-                    frames[t], lab_of(t), model, predicted, ref_area, support(t) if support else None, words.get(k)
-                )
+                sup = support(t) if support else None
+                if shadow_free[k]:
+                    shade = ~shadow_like(lab_of(t), table_lab)
+                    sup = shade if sup is None else sup & shade
+                mask, ok = _segment_near(frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k))
+                if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
+                    # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
+                    found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k))
+                    if found is not None and (
+                        not ok or abs(np.log(found.sum() / ref_area)) < abs(np.log(max(mask.sum(), 1) / ref_area))
+                    ):
+                        mask, ok = found, True
+                merged = ok and mask.sum() > AREA_RANGE[1] * ref_area
+                if merged:  # grown into something of its colour (a dark backdrop, a neighbour): keep its shape
+                    near = cv2.dilate(predicted.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+                    clipped = mask & near
+                    keep = LOST_FRACTION * ref_area <= clipped.sum() <= AREA_RANGE[1] * ref_area
+                    mask = clipped if keep else predicted
                 if not ok and region is not None:
                     found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k))
                     if found is not None:
                         mask, ok = found, True
                 masks[t, k], seen[t, k] = mask, ok
-                conf[t, k] = 1.0 if ok else 0.2
-                if ok:
+                conf[t, k] = (0.5 if merged else 1.0) if ok else 0.2
+                if ok and not merged:
                     ref_area = 0.8 * ref_area + 0.2 * float(mask.sum())
-                    model.update(lab_of(t), cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+                    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+                    # learn only colours the key frame's model already finds plausible: a mask that strayed onto
+                    # the hand or a shadow must not teach the model that they are the object
+                    model.update(lab_of(t), inner & (models[k].probability(lab_of(t)) > ANCHOR_PROBABILITY))
                 prev = mask
                 t += direction
                 done += 1
@@ -210,7 +249,57 @@ def _segment_near(
     mask[Y0:Y1, X0:X1] = binary_fill_holes(local)
     allowed = np.zeros_like(predicted)
     allowed[Y0:Y1, X0:X1] = (prob > 0.2) & cap
+    if support is not None:
+        allowed &= support
     return refine_mask(image, mask, allowed=allowed), True
+
+
+def _redetect(
+    image: np.ndarray,
+    image_lab: np.ndarray,
+    model: ColorModel,
+    prev: np.ndarray,
+    ref_area: float,
+    support: np.ndarray | None,
+    word: str | None,
+) -> np.ndarray | None:
+    """The region of the object's colour and about its size within a window around its last mask, or None.
+
+    Scored by colour fit, size agreement and distance from the last mask, so a neighbour of the same colour
+    further away loses to the object itself.
+    """
+    x0, y0, x1, y1 = _box(prev)
+    h, w = prev.shape
+    size = max(x1 - x0, y1 - y0)
+    pad = max(20, 2 * size)
+    X0, Y0, X1, Y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    prob = model.probability(image_lab[Y0:Y1, X0:X1])
+    if word:
+        prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
+    fg = prob > 0.5
+    if support is not None:
+        fg &= support[Y0:Y1, X0:X1]
+    fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(fg)
+    centre = np.array([(x0 + x1) / 2 - X0, (y0 + y1) / 2 - Y0])
+    best, best_score = None, 0.5
+    for i in range(1, n):
+        area = float(stats[i, cv2.CC_STAT_AREA])
+        if not 0.5 * ref_area <= area <= 2.0 * ref_area:
+            continue
+        far = float(np.linalg.norm(centroids[i] - centre)) / (pad + size)
+        score = float(prob[labels == i].mean()) - 0.3 * abs(np.log(area / ref_area)) - 0.3 * far
+        if score > best_score:
+            best, best_score = i, score
+    if best is None:
+        return None
+    mask = np.zeros_like(prev)
+    mask[Y0:Y1, X0:X1] = binary_fill_holes(labels == best)
+    allowed = np.zeros_like(prev)
+    allowed[Y0:Y1, X0:X1] = prob > 0.2
+    if support is not None:
+        allowed &= support
+    return refine_mask(image, mask, allowed=allowed)
 
 
 def _reacquire(

@@ -1,0 +1,104 @@
+"""Shape and pose pieces of the classical backend on masks drawn from a known camera (no video, fast).
+
+Each test renders silhouettes of a solid with the same projection the fits use, then checks that the fitting or
+tracking code recovers what was drawn: a capsule's size, an object picked straight up, a bottle tipped onto its
+side, a highlight bitten out of a colour mask, a cast shadow told from a dark object.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from video2policy.tools.perception.colors import lab
+from video2policy.tools.perception.geometry import PinholeCamera, look_at
+from video2policy.tools.perception.ground import fill_notches
+from video2policy.tools.perception.mesh import choose_kind
+from video2policy.tools.perception.pose import track_poses
+from video2policy.tools.perception.shapes import Solid, fit_on_table, name_kinds, scaled_points, solid_mesh
+from video2policy.tools.perception.track import shadow_like
+
+W, H = 320, 240
+
+
+def camera() -> PinholeCamera:
+    eye = np.array([0.05, -0.45, 0.4])
+    f = W / 2 / np.tan(np.radians(30))
+    return PinholeCamera(f, f, W / 2, H / 2, W, H, look_at(eye, np.array([0.0, 0.05, 0.0])), eye)
+
+
+def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
+    uv, _ = cam.project(solid.surface_points())
+    mask = np.zeros((H, W), np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
+    return mask.astype(bool)
+
+
+def test_a_capsule_keeps_round_ends_and_its_bounding_box() -> None:
+    size = np.array([0.06, 0.06, 0.09])
+    pts = scaled_points("capsule", size)
+    assert np.allclose(pts.max(axis=0) - pts.min(axis=0), size, atol=1e-3)
+    assert np.allclose(solid_mesh("capsule", size).extents, size, atol=1e-3)
+    # straight sides, then hemispheres of the capsule's radius (a squashed sphere narrows at once)
+    band = pts[(pts[:, 2] > 0.012) & (pts[:, 2] < 0.02)]
+    assert np.hypot(band[:, 0], band[:, 1]).max() > 0.0295
+
+
+def test_a_bottle_may_be_a_capsule_and_the_silhouette_decides() -> None:
+    assert name_kinds("orange bottle") == ("cylinder", "capsule")
+    assert name_kinds("red cup") == ("cylinder",)
+    cam = camera()
+    truth = Solid("capsule", np.array([0.06, 0.06, 0.075]), np.array([0.0, 0.05, 0.0375]))
+    kind, _ = choose_kind("orange bottle", cam, draw(truth, cam), None)
+    assert kind == "capsule"
+    fitted, iou = fit_on_table(kind, cam, draw(truth, cam))
+    assert iou > 0.95 and np.allclose(fitted.size, truth.size, rtol=0.12)
+
+
+def test_an_object_picked_straight_up_is_tracked_in_the_air() -> None:
+    cam = camera()
+    start = Solid("box", np.array([0.04, 0.04, 0.04]), np.array([0.0, 0.05, 0.02]))
+    heights = [0.02] * 6 + [0.02 + 0.015 * k for k in range(1, 10)] + [0.155] * 4
+    masks, hands = [], []
+    for z in heights:  # once it leaves the table, a hand hides its upper half (and is known as a possible occluder)
+        full = draw(Solid("box", start.size, np.array([0.0, 0.05, z])), cam)
+        rows = np.flatnonzero(full.any(axis=1))
+        hand = np.zeros_like(full)
+        if z > 0.02:
+            hand[: (rows[0] + rows[-1]) // 2] = True
+        masks.append(full & ~hand)
+        hands.append(cv2.dilate(hand.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~(full & ~hand))
+    masks = np.stack(masks)
+    poses = track_poses(start, 0, masks, np.ones(len(masks), bool), cam, lambda t: hands[t], fps=15.0)
+    assert np.linalg.norm(poses[-1].position - [0.0, 0.05, 0.155]) < 0.01, poses[-1].position
+    assert np.linalg.norm(poses[3].position - start.position) < 0.005  # resting frames stay on the table
+
+
+def test_a_bottle_tipped_over_ends_on_its_side() -> None:
+    cam = camera()
+    size = np.array([0.04, 0.04, 0.12])
+    upright = Solid("cylinder", size, np.array([0.0, 0.05, 0.06]))
+    lying = Solid("cylinder", size, np.array([0.0, 0.11, 0.02]), Rotation.from_euler("x", 90, degrees=True).as_matrix())
+    masks = np.stack([draw(upright, cam)] * 5 + [draw(lying, cam)] * 4)
+    poses = track_poses(upright, 0, masks, np.ones(len(masks), bool), cam, lambda t: None, fps=15.0)
+    assert np.linalg.norm(poses[-1].position - lying.position) < 0.02, poses[-1].position
+    assert abs(poses[-1].rotation[2, 2]) < 0.3  # its axis lies flat
+
+
+def test_a_highlight_notch_is_filled_but_a_gap_showing_the_table_is_not() -> None:
+    table_rgb = np.array([240, 230, 190], np.uint8)
+    image = np.full((60, 60, 3), table_rgb, np.uint8)
+    cv2.circle(image, (30, 30), 15, (230, 120, 30), -1)  # an orange disc
+    image[15:24, 26:35] = (250, 220, 120)  # its shiny top, not 'orange'
+    mask = (np.abs(image.astype(int) - (230, 120, 30)).sum(axis=-1) < 30) & ~np.zeros((60, 60), bool)
+    table = (image == table_rgb).all(axis=-1)
+    notch = fill_notches(mask, lab(image), table, np.zeros_like(mask))
+    assert notch[18:24, 28:33].all()
+    assert not notch[table].any()
+
+
+def test_shadows_are_the_tables_colour_darker_and_dark_objects_are_not() -> None:
+    table = lab(np.array([[[253, 238, 191]]], np.uint8))[0, 0]
+    pixels = lab(np.array([[[112, 98, 82], [40, 40, 42], [230, 120, 30], [250, 236, 190]]], np.uint8))[0]
+    assert shadow_like(pixels, table).tolist() == [True, False, False, False]
