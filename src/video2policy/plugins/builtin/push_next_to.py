@@ -19,6 +19,7 @@ than 2 cm.
 import torch
 
 from video2policy.tools.sim import Task
+from video2policy.tools.sim.tensor_math import up_axis
 
 
 class {{ class_name }}(Task):
@@ -48,19 +49,29 @@ class {{ class_name }}(Task):
         push_point[:, :2] -= to_anchor / distance * (target_radius + 0.025).unsqueeze(1)
         push_point[:, 2] = push_point[:, 2].clamp(min=0.015)
         states["eef_to_push_point"] = push_point - states["eef_pos"]
+        # the way there: stay above the target's top until the fingers are over the push point, then go down
+        # (a straight line would knock the target the wrong way)
+        off_xy = torch.linalg.vector_norm(states["eef_to_push_point"][:, :2], dim=1)
+        clearance = states["{{ target }}_pos"][:, 2] + states["{{ target }}_size"][:, 2] / 2 + 0.03 - push_point[:, 2]
+        waypoint = push_point.clone()
+        waypoint[:, 2] += clearance * ((off_xy - 0.02) / 0.04).clamp(0.0, 1.0)
+        states["eef_to_waypoint"] = waypoint - states["eef_pos"]
         states["{{ target }}_gap"] = distance - (target_radius + anchor_radius).unsqueeze(1)
         states["{{ anchor }}_displacement"] = states["{{ anchor }}_pos"] - states["{{ anchor }}_init_pos"]
         return [
             "eef_pos",
+            "eef_quat",
+            "gripper_width",
             "{{ target }}_pos",
             "{{ anchor }}_pos",
             "eef_to_push_point",
+            "eef_to_waypoint",
             "{{ target }}_gap",
             "{{ anchor }}_displacement",
         ]
 
     def get_observation_space(self):
-        return 3 + 3 + 3 + 3 + 1 + 3
+        return 3 + 4 + 1 + 3 + 3 + 3 + 3 + 1 + 3
 
     def compute_success(self, states):
         close = states["{{ target }}_gap"][:, 0] < 0.03
@@ -68,16 +79,30 @@ class {{ class_name }}(Task):
         return close & anchor_still
 
     def compute_reward(self, actions, states):
-        approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
+        approach_distance = torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1)
         approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         start = states["{{ anchor }}_init_pos"][:, :2] - states["{{ target }}_init_pos"][:, :2]
-        progress = torch.linalg.vector_norm(start, dim=1) - torch.linalg.vector_norm(
+        # how much of the starting gap has been closed; nothing more for shoving the {{ labels.anchor }} on
+        radii = states["{{ target }}_gap"][:, 0] - torch.linalg.vector_norm(
             states["{{ anchor }}_pos"][:, :2] - states["{{ target }}_pos"][:, :2], dim=1
         )
-        gap_reward = {{ w.gap }} * progress.clamp(-0.05, 0.25)
+        start_gap = torch.linalg.vector_norm(start, dim=1) + radii
+        progress = start_gap - states["{{ target }}_gap"][:, 0].clamp(min=0.0)
+        gap_reward = {{ w.gap }} * progress.clamp(min=-0.05)
         anchor_penalty = -{{ w.anchor }} * torch.linalg.vector_norm(states["{{ anchor }}_displacement"][:, :2], dim=1)
-        reward = approach_reward + gap_reward + anchor_penalty
-        return reward, {"approach_reward": approach_reward, "gap_reward": gap_reward, "anchor_penalty": anchor_penalty}
+        # push with closed fingers pointing down, and do not turn the hand: a solid, predictable pusher
+        tilt_penalty = -{{ w.tilt }} * (1.0 - up_axis(states["eef_quat"])[:, 2])
+        grip_penalty = -{{ w.grip }} * states["gripper_width"] / 0.1
+        rotation_penalty = -{{ w.rotation }} * actions[:, 3:6].pow(2).sum(dim=1)
+        reward = approach_reward + gap_reward + anchor_penalty + tilt_penalty + grip_penalty + rotation_penalty
+        return reward, {
+            "approach_reward": approach_reward,
+            "gap_reward": gap_reward,
+            "anchor_penalty": anchor_penalty,
+            "tilt_penalty": tilt_penalty,
+            "grip_penalty": grip_penalty,
+            "rotation_penalty": rotation_penalty,
+        }
 '''
 
 
@@ -107,7 +132,7 @@ class PushNextTo(Behavior):
         "progress (how much closer the cup got), minus the box's displacement.",
     )
     template = TEMPLATE
-    reward_weights = {"approach": 1.0, "gap": 10.0, "anchor": 10.0}
+    reward_weights = {"approach": 1.0, "gap": 10.0, "anchor": 10.0, "tilt": 0.3, "grip": 0.1, "rotation": 0.0}
     demo_steps = 70
 
     def success(self, states: dict[str, torch.Tensor], roles: dict[str, str]) -> torch.Tensor:

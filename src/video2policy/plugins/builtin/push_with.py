@@ -19,6 +19,7 @@ from it (only the {{ labels.tool }} touches it).
 import torch
 
 from video2policy.tools.sim import Task
+from video2policy.tools.sim.tensor_math import up_axis
 
 
 class {{ class_name }}(Task):
@@ -45,19 +46,31 @@ class {{ class_name }}(Task):
         push_point[:, 0] += states["{{ tool }}_size"][:, 0] / 2 + 0.025
         push_point[:, 2] = push_point[:, 2].clamp(min=0.015)
         states["eef_to_push_point"] = push_point - states["eef_pos"]
+        # the way there: stay above the {{ labels.tool }}'s top until the fingers are over the push point
+        off_xy = torch.linalg.vector_norm(states["eef_to_push_point"][:, :2], dim=1)
+        clearance = states["{{ tool }}_pos"][:, 2] + states["{{ tool }}_size"][:, 2] / 2 + 0.03 - push_point[:, 2]
+        waypoint = push_point.clone()
+        waypoint[:, 2] += clearance * ((off_xy - 0.02) / 0.04).clamp(0.0, 1.0)
+        states["eef_to_waypoint"] = waypoint - states["eef_pos"]
+        states["{{ tool }}_displacement"] = states["{{ tool }}_pos"] - states["{{ tool }}_init_pos"]
         states["{{ target }}_displacement"] = states["{{ target }}_pos"] - states["{{ target }}_init_pos"]
         states["{{ tool }}_to_{{ target }}"] = states["{{ target }}_pos"] - states["{{ tool }}_pos"]
         return [
             "eef_pos",
+            "eef_quat",
+            "gripper_width",
             "{{ tool }}_pos",
+            "{{ tool }}_quat",
             "{{ target }}_pos",
             "eef_to_push_point",
+            "eef_to_waypoint",
+            "{{ tool }}_displacement",
             "{{ target }}_displacement",
             "{{ tool }}_to_{{ target }}",
         ]
 
     def get_observation_space(self):
-        return 3 + 3 + 3 + 3 + 3 + 3
+        return 3 + 4 + 1 + 3 + 4 + 3 + 3 + 3 + 3 + 3 + 3
 
     def compute_success(self, states):
         moved = -states["{{ target }}_displacement"][:, 0] > 0.10
@@ -66,18 +79,35 @@ class {{ class_name }}(Task):
         return moved & hand_away
 
     def compute_reward(self, actions, states):
-        approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
+        approach_distance = torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1)
         approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         progress = torch.clamp(-states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
         progress_reward = {{ w.progress }} * progress
+        # the {{ labels.tool }} moving left comes first and pays a little, so pushing it is worth learning
+        tool_progress = torch.clamp(-states["{{ tool }}_displacement"][:, 0], -0.05, 0.15)
+        tool_reward = {{ w.tool }} * tool_progress
         misalignment_penalty = -{{ w.align }} * torch.abs(states["{{ tool }}_to_{{ target }}"][:, 1])
         hand_gap = torch.linalg.vector_norm(states["{{ target }}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
         target_radius = states["{{ target }}_size"][:, :2].max(dim=1).values / 2
         touch_penalty = -{{ w.touch }} * (hand_gap < target_radius + 0.03).float()
-        reward = approach_reward + progress_reward + misalignment_penalty + touch_penalty
+        # push with closed fingers pointing down: a solid, predictable pusher
+        tilt_penalty = -{{ w.tilt }} * (1.0 - up_axis(states["eef_quat"])[:, 2])
+        grip_penalty = -{{ w.grip }} * states["gripper_width"] / 0.1
+        reward = (
+            approach_reward
+            + tool_reward
+            + progress_reward
+            + misalignment_penalty
+            + touch_penalty
+            + tilt_penalty
+            + grip_penalty
+        )
         return reward, {
             "approach_reward": approach_reward,
+            "tool_reward": tool_reward,
             "progress_reward": progress_reward,
+            "tilt_penalty": tilt_penalty,
+            "grip_penalty": grip_penalty,
             "misalignment_penalty": misalignment_penalty,
             "touch_penalty": touch_penalty,
         }
@@ -103,7 +133,15 @@ class PushWith(Behavior):
         "drifting out of line and for the fingers getting within 3 cm of the cup.",
     )
     template = TEMPLATE
-    reward_weights = {"approach": 1.0, "progress": 10.0, "align": 2.0, "touch": 1.0}
+    reward_weights = {
+        "approach": 1.0,
+        "tool": 3.0,
+        "progress": 10.0,
+        "align": 2.0,
+        "touch": 1.0,
+        "tilt": 0.3,
+        "grip": 0.1,
+    }
     demo_steps = 70
 
     def success(self, states: dict[str, torch.Tensor], roles: dict[str, str]) -> torch.Tensor:

@@ -19,6 +19,7 @@ Success: the gap between them along y is under 2 cm, the {{ labels.target }} nev
 import torch
 
 from video2policy.tools.sim import Task
+from video2policy.tools.sim.tensor_math import up_axis
 
 
 class {{ class_name }}(Task):
@@ -43,21 +44,30 @@ class {{ class_name }}(Task):
         push_point[:, 1] -= states["{{ target }}_size"][:, 1] / 2 + 0.025
         push_point[:, 2] = push_point[:, 2].clamp(min=0.015)
         states["eef_to_push_point"] = push_point - states["eef_pos"]
+        # the way there: stay above the {{ labels.target }}'s top until the fingers are over the push point
+        off_xy = torch.linalg.vector_norm(states["eef_to_push_point"][:, :2], dim=1)
+        clearance = states["{{ target }}_pos"][:, 2] + states["{{ target }}_size"][:, 2] / 2 + 0.03 - push_point[:, 2]
+        waypoint = push_point.clone()
+        waypoint[:, 2] += clearance * ((off_xy - 0.02) / 0.04).clamp(0.0, 1.0)
+        states["eef_to_waypoint"] = waypoint - states["eef_pos"]
         half_depths = (states["{{ target }}_size"][:, 1] + states["{{ anchor }}_size"][:, 1]) / 2
         gap = states["{{ anchor }}_pos"][:, 1] - states["{{ target }}_pos"][:, 1] - half_depths
         states["{{ target }}_gap"] = gap.unsqueeze(1)
         states["{{ anchor }}_displacement"] = states["{{ anchor }}_pos"] - states["{{ anchor }}_init_pos"]
         return [
             "eef_pos",
+            "eef_quat",
+            "gripper_width",
             "{{ target }}_pos",
             "{{ anchor }}_pos",
             "eef_to_push_point",
+            "eef_to_waypoint",
             "{{ target }}_gap",
             "{{ anchor }}_displacement",
         ]
 
     def get_observation_space(self):
-        return 3 + 3 + 3 + 3 + 1 + 3
+        return 3 + 4 + 1 + 3 + 3 + 3 + 3 + 1 + 3
 
     def compute_success(self, states):
         touching = states["{{ target }}_gap"][:, 0] < 0.02
@@ -67,18 +77,26 @@ class {{ class_name }}(Task):
         return touching & aligned & flat & anchor_still
 
     def compute_reward(self, actions, states):
-        approach_distance = torch.linalg.vector_norm(states["eef_to_push_point"], dim=1)
+        approach_distance = torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1)
         approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
-        progress = states["{{ target }}_pos"][:, 1] - states["{{ target }}_init_pos"][:, 1]
-        gap_reward = {{ w.gap }} * progress.clamp(-0.05, 0.25)
+        # how much of the starting gap has been closed; nothing more for shoving the {{ labels.anchor }} on
+        half_depths = (states["{{ target }}_size"][:, 1] + states["{{ anchor }}_size"][:, 1]) / 2
+        start_gap = states["{{ anchor }}_init_pos"][:, 1] - states["{{ target }}_init_pos"][:, 1] - half_depths
+        progress = start_gap - states["{{ target }}_gap"][:, 0].clamp(min=0.0)
+        gap_reward = {{ w.gap }} * progress.clamp(min=-0.05)
         drift_penalty = -{{ w.drift }} * (states["{{ target }}_pos"][:, 0] - states["{{ anchor }}_pos"][:, 0]).abs()
         anchor_penalty = -{{ w.anchor }} * torch.linalg.vector_norm(states["{{ anchor }}_displacement"][:, :2], dim=1)
-        reward = approach_reward + gap_reward + drift_penalty + anchor_penalty
+        # push with closed fingers pointing down: a solid, predictable pusher
+        tilt_penalty = -{{ w.tilt }} * (1.0 - up_axis(states["eef_quat"])[:, 2])
+        grip_penalty = -{{ w.grip }} * states["gripper_width"] / 0.1
+        reward = approach_reward + gap_reward + drift_penalty + anchor_penalty + tilt_penalty + grip_penalty
         return reward, {
             "approach_reward": approach_reward,
             "gap_reward": gap_reward,
             "drift_penalty": drift_penalty,
             "anchor_penalty": anchor_penalty,
+            "tilt_penalty": tilt_penalty,
+            "grip_penalty": grip_penalty,
         }
 '''
 
@@ -107,7 +125,7 @@ class SlideTo(Behavior):
         "success under 2 cm with the remote flat on the table and the mouse not pushed away.",
     )
     template = TEMPLATE
-    reward_weights = {"approach": 1.0, "gap": 10.0, "drift": 2.0, "anchor": 10.0}
+    reward_weights = {"approach": 1.0, "gap": 10.0, "drift": 2.0, "anchor": 10.0, "tilt": 0.3, "grip": 0.1}
     demo_steps = 70
 
     def success(self, states: dict[str, torch.Tensor], roles: dict[str, str]) -> torch.Tensor:
