@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from video2policy.tools.perception.geometry import PinholeCamera
-from video2policy.tools.perception.shapes import KINDS, SilhouetteLoss, Solid, fit_on_table, name_kinds
+from video2policy.tools.perception.shapes import (
+    KINDS,
+    SilhouetteLoss,
+    Solid,
+    fit_on_table,
+    height_ratio,
+    name_kinds,
+)
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
 PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
@@ -118,11 +125,12 @@ def choose_kind(
     prior = kinds[0] if kinds else None
     if prior and trust_name:
         return prior, f"from the name ('{label}' suggests a {prior}; the camera is a prior, so fits are not compared)"
-    quick = {k: fit_on_table(k, camera, mask, ignore, quick=True)[1] for k in KINDS}
+    ratio = height_ratio(label)
+    quick = {k: fit_on_table(k, camera, mask, ignore, quick=True, height_ratio=ratio)[1] for k in KINDS}
     best = max(quick, key=lambda k: quick[k] - 0.004 * PARAMS[k])
     for kind in dict.fromkeys((*kinds, best)):
         if kind not in fits:
-            fits[kind] = fit_on_table(kind, camera, mask, ignore)
+            fits[kind] = fit_on_table(kind, camera, mask, ignore, height_ratio=ratio)
     iou = {k: v[1] for k, v in fits.items()}
     best = max(iou, key=lambda k: iou[k] - 0.004 * PARAMS[k])
     if prior:
@@ -144,10 +152,11 @@ def build_mesh_fit(
     """Fit the object at the first frame, or at the last one when it is hidden at the start (chosen and recorded)."""
     T = len(masks)
     first, last = 0, T - 1
+    ratio = height_ratio(label)
 
     def fitted(t: int, kind: str, cache: dict) -> tuple[Solid, float]:
         if kind not in cache:
-            cache[kind] = fit_on_table(kind, camera, masks[t], ignore(t))
+            cache[kind] = fit_on_table(kind, camera, masks[t], ignore(t), height_ratio=ratio)
         return cache[kind]
 
     if seen[first] and masks[first].any():
@@ -157,7 +166,7 @@ def build_mesh_fit(
         hidden = hidden_share(solid, camera, masks[first], ignore(first))
         if hidden <= HIDDEN_SHARE or not (seen[last] and masks[last].any()) or T == 1:
             return MeshFit(kind, kind_reason, first, f"first frame (silhouette fit IoU {iou:.2f})", solid, iou)
-        solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last))
+        solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last), height_ratio=ratio)
         hidden_l = hidden_share(solid_l, camera, masks[last], ignore(last))
         if hidden_l < hidden - 0.05 and iou_l > iou - 0.05:
             reason = (

@@ -3,7 +3,9 @@
 Without depth, each frame's pose is the one whose silhouette matches the mask (position and yaw; roll and pitch
 too when that fits clearly better, as for objects that tip over). With depth frames, the pose is refined by ICP
 (nearest points, Kabsch with yaw only) of the solid's camera-facing surface on the back-projected masked pixels.
-Frames where the object is hidden keep the last seen pose with a low confidence.
+Frames where the object is hidden keep the last seen pose with a low confidence. A lifted object whose mask stands
+still (and at the clip's end) lands where its camera ray meets the table when that fits as well: one view cannot
+tell an object held near the camera from the same object put down further away.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ ABOVE_SLACK = 0.03  # straight above its resting place is preferred unless a fre
 ANCHOR_IOU = 0.75  # a resting pose fitting this well becomes the place a lifted object is looked for above
 STILL = 0.003  # metres per frame below which a resting object counts as still
 MAX_SPEED = 2.0  # m/s; a pose that jumps further between frames is penalised (thrown objects stay below this)
+PROPPED = np.radians(25)  # steepest tilt of an object landing propped up on something
+REST_PX = 1.5  # a mask whose centroid moves less than this between frames stands still
+LAND_SLACK = 0.02  # a lifted object lands where a resting pose on its camera ray fits within this IoU of the free one
 
 
 @dataclass
@@ -141,6 +146,12 @@ def track_poses(
                     lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
                 else:
                     lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
+                final = not 0 <= t + direction < T  # where the clip ends, the object has mostly been put down
+                if lifted and (final or _at_rest(masks, seen, t, direction)):
+                    landed = _landing(free, camera, masks[t], ign)
+                    if landed is not None and landed[1] >= iou_f - LAND_SLACK:
+                        resting, iou_r = landed
+                        lifted = False
                 if lifted:
                     upright, iou, method = free, iou_f, "silhouette"
                 else:
@@ -182,6 +193,52 @@ def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
         rot = upright.rotation @ Rotation.from_rotvec(np.pi / 2 * np.array(axis)).as_matrix()
         out.append(Solid(upright.kind, upright.size.copy(), np.asarray(position, float).copy(), rot))
     return out
+
+
+def _at_rest(masks: np.ndarray, seen: np.ndarray, t: int, direction: int) -> bool:
+    """Whether the mask stands still in the image since the previous frame (a falling or carried object moves)."""
+    prev = t - direction
+    if not (0 <= prev < len(masks)) or not seen[prev] or not masks[prev].any():
+        return False
+    a, b = masks[t], masks[prev]
+    ya, xa = np.nonzero(a)
+    yb, xb = np.nonzero(b)
+    shift = float(np.hypot(xa.mean() - xb.mean(), ya.mean() - yb.mean()))
+    return shift < REST_PX and abs(len(xa) - len(xb)) < 0.1 * max(len(xa), len(xb))
+
+
+def _landing(
+    free: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None
+) -> tuple[Solid, float] | None:
+    """The solid resting on the table where the camera ray through its free pose meets its resting height.
+
+    One view confuses a small object held near the camera with the same object further away on the table (or in a
+    container on it); nothing holds an object up unless a hand does, so the resting reading wins when it fits as
+    well. The search starts on the ray, not next to the free pose, which may be far from it.
+    """
+    best: tuple[Solid, float] | None = None
+    yaw = np.arctan2(free.rotation[1, 0], free.rotation[0, 0])
+    starts = [Rotation.from_euler("z", yaw).as_matrix()]  # upright first: a tilt carried over must earn its keep
+    if abs(free.rotation[2, 2]) <= 0.97:
+        starts.append(free.rotation)
+    for rot in starts:
+        solid = Solid(free.kind, free.size.copy(), free.position.copy(), rot)
+        rest_z = solid.position[2] - _bottom(solid)
+        ray = solid.position - camera.t
+        if abs(ray[2]) < 1e-9:
+            continue
+        s = (rest_z - camera.t[2]) / ray[2]
+        if not np.isfinite(s) or s <= 0:
+            continue
+        start = Solid(free.kind, free.size.copy(), camera.t + s * ray, rot)
+        flat = track_solid(start, camera, mask, ignore, on_table=True)
+        if flat[1] < 0.85:  # one end propped up on something (a remote slid onto a mouse)
+            tilted = track_solid(flat[0], camera, mask, ignore, tilt=True, on_table=True, max_tilt=PROPPED)
+            if tilted[1] > flat[1] + TILT_GAIN / 2:
+                flat = tilted
+        if best is None or flat[1] > best[1] + TILT_GAIN / 2:
+            best = flat
+    return best
 
 
 def _bottom(solid: Solid) -> float:

@@ -83,6 +83,19 @@ NAME_PRIORS = {
 }
 
 
+# Height over length of things whose one view leaves the height open (an ellipsoid's silhouette fixes five of its
+# six numbers): a weak pull on that ratio, which the silhouette overrides wherever it does say something.
+# A computer mouse is about 10-12 cm long and 3.5-4 cm tall.
+HEIGHT_RATIOS = {"mouse": 0.37}
+HEIGHT_PRIOR_WEIGHT = 0.02  # loss per squared log-ratio off the prior
+
+
+def height_ratio(name: str) -> float | None:
+    """The name's typical height / length, when it has one (the head noun decides)."""
+    words = name.lower().replace("_", " ").split()
+    return HEIGHT_RATIOS.get(words[-1].rstrip("s")) if words else None
+
+
 # Names whose things come in more than one primitive: the silhouette picks among these and the name's prior.
 NAME_ALTERNATIVES = {"bottle": ("capsule",), "flask": ("capsule",)}
 
@@ -333,9 +346,18 @@ def _solid_from(kind: str, p: np.ndarray) -> Solid:
 
 
 def fit_on_table(
-    kind: str, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None = None, quick: bool = False
+    kind: str,
+    camera: PinholeCamera,
+    mask: np.ndarray,
+    ignore: np.ndarray | None = None,
+    quick: bool = False,
+    height_ratio: float | None = None,
 ) -> tuple[Solid, float]:
-    """The `kind` primitive resting on the table (z = 0) whose silhouette best matches `mask`; returns (solid, IoU)."""
+    """The `kind` primitive resting on the table (z = 0) whose silhouette best matches `mask`; returns (solid, IoU).
+
+    `height_ratio` (height / length, from the name) weakly pulls boxes and ellipsoids towards it; the returned
+    IoU is the silhouette's alone.
+    """
     loss = SilhouetteLoss(camera, mask, ignore, free_weight=FIT_FREE_WEIGHT)
     centre, width, height = initial_guess(camera, mask)
     starts = {
@@ -350,8 +372,13 @@ def fit_on_table(
     if quick:
         starts = starts[:1]
 
+    pull = height_ratio is not None and kind in ("box", "ellipsoid")
+
     def f(p: np.ndarray) -> float:
-        return loss(_solid_from(kind, p).surface_points())
+        value = loss(_solid_from(kind, p).surface_points())
+        if pull:
+            value += HEIGHT_PRIOR_WEIGHT * (p[5] - max(p[3], p[4]) - np.log(height_ratio)) ** 2
+        return value
 
     best = None
     for start in starts:
@@ -381,10 +408,11 @@ def fit_on_table(
         if best is None or res.fun < best.fun:
             best = res
     solid = _solid_from(kind, best.x)
+    iou = 1.0 - loss(solid.surface_points()) if pull else 1.0 - float(best.fun)
     if kind in ("box", "ellipsoid") and solid.size[1] > solid.size[0]:  # canonical l >= w: turn the frame 90 deg
         solid.size = solid.size[[1, 0, 2]]
         solid.rotation = solid.rotation @ _box_rotation(np.pi / 2)
-    return solid, 1.0 - float(best.fun)
+    return solid, float(iou)
 
 
 def track_solid(
@@ -395,12 +423,14 @@ def track_solid(
     tilt: bool = False,
     max_step: float | None = None,
     on_table: bool = False,
+    max_tilt: float | None = None,
 ) -> tuple[Solid, float]:
     """Move a solid of fixed size so its silhouette matches `mask`, starting from its current pose.
 
     Free: position and (unless the primitive is round about z) yaw; with `tilt` also roll and pitch, for objects
     that tip over. The solid cannot sink into the table, nor (softly) move more than `max_step` metres.
     `on_table` keeps it resting on the table (height fixed), which removes the depth-size ambiguity of one view.
+    `max_tilt` (radians) softly bounds roll and pitch, for an object propped up on something rather than tipped.
     """
     loss = SilhouetteLoss(camera, mask, ignore)
     pts = scaled_points(solid.kind, solid.size)
@@ -426,7 +456,10 @@ def track_solid(
         pos, rot = pose(p)
         bottom = pos[2] + float(np.min((pts @ rot.T)[:, 2]))
         jump = max(0.0, float(np.linalg.norm(pos - start)) - reach)
-        return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump
+        steep = 0.0
+        if tilt and max_tilt is not None:
+            steep = max(0.0, float(np.hypot(p[4], p[5])) - max_tilt)
+        return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump + 2 * steep
 
     p0 = np.array([*solid.position, 0.0, 0.0, 0.0])
     p0[2] = max(p0[2], -low)
