@@ -25,7 +25,7 @@ BUDGETS = {
     "lift_up": 300_000,
     "push_with": 300_000,
     "push_next_to": 300_000,
-    "slide_to": 300_000,
+    "slide_to": 600_000,
     "uncover": 300_000,
     "cover": 600_000,
     "drop_in_front_of": 600_000,

@@ -13,7 +13,7 @@ TEMPLATE = '''"""Push the {{ labels.target }} with the {{ labels.tool }}: push t
 Randomization: the {{ labels.target }} starts at x in [-0.15, -0.05], y in [-0.08, 0.08]; the {{ labels.tool }}
 lies 2 to 4 cm to its right, in line with it; objects the task does not use wait at the back of the table.
 Success: the {{ labels.target }} has moved at least 10 cm to the left while the fingers stay at least 3 cm away
-from it (only the {{ labels.tool }} touches it).
+from it (only the {{ labels.tool }} touches it), and the {{ labels.tool }} is still against it on the table.
 """
 
 import torch
@@ -75,11 +75,18 @@ class {{ class_name }}(Task):
     def compute_success(self, states):
         moved = -states["{{ target }}_displacement"][:, 0] > 0.10
         hand_gap = torch.linalg.vector_norm(states["{{ target }}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
-        hand_away = hand_gap > states["{{ target }}_size"][:, :2].max(dim=1).values / 2 + 0.03
-        return moved & hand_away
+        target_radius = states["{{ target }}_size"][:, :2].max(dim=1).values / 2
+        hand_away = hand_gap > target_radius + 0.03
+        # still against the {{ labels.tool }} and on the table: knocking the {{ labels.target }} away is no push
+        tool_gap = torch.linalg.vector_norm(states["{{ tool }}_to_{{ target }}"][:, :2], dim=1)
+        touching = tool_gap < states["{{ tool }}_size"][:, 0] / 2 + target_radius + 0.02
+        on_table = states["{{ target }}_pos"][:, 2] > 0.0
+        return moved & hand_away & touching & on_table
 
     def compute_reward(self, actions, states):
-        approach_distance = torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1)
+        # full marks anywhere within 1.5 cm of the push point: the fingers touching the {{ labels.tool }}'s end are
+        # that far from it, so pushing costs no approach reward
+        approach_distance = (torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1) - 0.015).clamp(min=0.0)
         approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
         progress = torch.clamp(-states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
         progress_reward = {{ w.progress }} * progress
@@ -93,6 +100,8 @@ class {{ class_name }}(Task):
         # push with closed fingers pointing down: a solid, predictable pusher
         tilt_penalty = -{{ w.tilt }} * (1.0 - up_axis(states["eef_quat"])[:, 2])
         grip_penalty = -{{ w.grip }} * states["gripper_width"] / 0.1
+        # turning the hand never helps a straight push: noise on the rotation actions only tilts the pusher
+        rotation_penalty = -{{ w.rotation }} * actions[:, 3:6].pow(2).sum(dim=1)
         reward = (
             approach_reward
             + tool_reward
@@ -101,6 +110,7 @@ class {{ class_name }}(Task):
             + touch_penalty
             + tilt_penalty
             + grip_penalty
+            + rotation_penalty
         )
         return reward, {
             "approach_reward": approach_reward,
@@ -110,6 +120,7 @@ class {{ class_name }}(Task):
             "grip_penalty": grip_penalty,
             "misalignment_penalty": misalignment_penalty,
             "touch_penalty": touch_penalty,
+            "rotation_penalty": rotation_penalty,
         }
 '''
 
@@ -135,12 +146,13 @@ class PushWith(Behavior):
     template = TEMPLATE
     reward_weights = {
         "approach": 1.0,
-        "tool": 3.0,
+        "tool": 10.0,
         "progress": 10.0,
         "align": 2.0,
         "touch": 1.0,
         "tilt": 0.3,
         "grip": 0.1,
+        "rotation": 0.05,
     }
     demo_steps = 70
 
