@@ -16,7 +16,10 @@ V2P = [sys.executable, "-m", "video2policy.cli.main"]
 @pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_and_reaches_the_promised_success(tmp_path: Path) -> None:
     run = subprocess.run(
-        [*V2P, "demo", "--runs-dir", str(tmp_path), "--no-open", "--json"],
+        # a relative runs folder from another working directory, as a user types it: the sandboxed workers run
+        # elsewhere, so every path handed to them must be made absolute
+        [*V2P, "demo", "--runs-dir", "runs", "--no-open", "--json"],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=900,
@@ -28,7 +31,7 @@ def test_demo_runs_the_whole_pipeline_and_reaches_the_promised_success(tmp_path:
     assert result["provider"] == "offline" and result["behavior"] == "push_left"
     assert result["scene_source"] == "perception", "the demo fell back to the clip's ground truth"
     assert result["ground_truth_success"] >= 0.8
-    run_dir = Path(result["run_dir"])
+    run_dir = tmp_path / result["run_dir"]
     for name in ("report.html", "scene.json", "trace.jsonl", "checkpoints.sqlite", "final/rollout.mp4"):
         assert (run_dir / name).is_file(), name
     report = (run_dir / "report.html").read_text()

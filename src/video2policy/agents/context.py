@@ -59,6 +59,7 @@ class RunContext:
 
     @classmethod
     def create(cls, run_dir: Path, settings: Settings, out: Output, registry: Any = None) -> RunContext:
+        run_dir = Path(run_dir).resolve()  # workers run sandboxed in other directories: every path they get is absolute
         trace = Trace(run_dir / "trace.jsonl")
         provider = make_provider(settings, trace, registry)
         llm = LLMClient(provider, run_dir / "llm-cache", trace)

@@ -19,6 +19,9 @@ from video2policy.agents import toolbox
 FINAL_STATUSES = ("ok", "failed")
 
 
+PATH_FIELDS = ("scene_path", "task_code_path", "out_dir")  # TrainJob fields that name files or folders
+
+
 class Executor(Protocol):
     def run(
         self,
@@ -111,6 +114,8 @@ class LocalExecutor:
         return [r for r in results if r is not None]
 
     def _train(self, job: dict[str, Any]) -> dict[str, Any]:
+        # the sandboxed worker runs in another working directory: hand it absolute paths
+        job = {**job, **{key: str(Path(job[key]).resolve()) for key in PATH_FIELDS if job.get(key)}}
         out_dir = Path(job["out_dir"])
         out_dir.mkdir(parents=True, exist_ok=True)
         job_path = out_dir / "job.json"

@@ -14,6 +14,8 @@ import random
 import re
 from typing import Any
 
+from video2policy import pysource
+
 SCALED_METHOD = "_unscaled_compute_reward"
 SCALE_LIMITS = (0.05, 20.0)
 
@@ -31,7 +33,7 @@ def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
 
 def reward_components(code: str) -> list[str]:
     """Component names: the string keys of the dict that compute_reward returns (in order of appearance)."""
-    cls = _task_class(ast.parse(code))
+    cls = _task_class(pysource.parse(code))
     method = _method(cls, SCALED_METHOD) or _method(cls, "compute_reward")
     if method is None:
         return []
@@ -55,7 +57,7 @@ def reward_components(code: str) -> list[str]:
 
 def current_scales(code: str) -> dict[str, float]:
     """The reward_scales table of code that was scaled before, else {}."""
-    cls = _task_class(ast.parse(code))
+    cls = _task_class(pysource.parse(code))
     for node in cls.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "reward_scales" for t in node.targets):
             try:
@@ -68,7 +70,7 @@ def current_scales(code: str) -> dict[str, float]:
 def apply_scales(code: str, scales: dict[str, float], note: str = "") -> str:
     """Task code whose reward is rescaled per component; rescaling scaled code replaces the old table."""
     lines = code.splitlines()
-    tree = ast.parse(code)
+    tree = pysource.parse(code)
     cls = _task_class(tree)
     table = "{" + ", ".join(f"{json.dumps(k)}: {round(float(v), 4)!r}" for k, v in scales.items()) + "}"
     existing = next(

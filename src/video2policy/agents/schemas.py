@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from video2policy import pysource
+
 ABLATIONS = ("no_visual", "no_success_picking", "no_reflection", "single_reward_sample", "no_tracking", "robogen")
 
 
@@ -53,7 +55,7 @@ def check_task_code(code: str) -> str:
     if not code.strip():
         raise ValueError("the code block is empty")
     try:
-        tree = ast.parse(code)
+        tree = pysource.parse(code)
     except SyntaxError:
         return code
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]

@@ -13,6 +13,7 @@ import re
 
 from pydantic import BaseModel
 
+from video2policy import pysource
 from video2policy.failures import FailureReason
 
 ALLOWED_MODULES = {
@@ -155,7 +156,7 @@ class Finding(BaseModel):
 def lint(code: str) -> list[Finding]:
     """All findings for a task-code file, in line order. A syntax error is a single `syntax` finding."""
     try:
-        tree = ast.parse(code)
+        tree = pysource.parse(code)
     except SyntaxError as exc:
         return [
             Finding(
