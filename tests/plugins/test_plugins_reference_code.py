@@ -103,3 +103,13 @@ def test_scripted_demonstrations_reach_ground_truth():
             assert not never_at_start.any(), f"{family}: ground truth holds before anything happened"
             rates[family] = float(reached.float().mean())
     assert all(rate >= 0.8 for rate in rates.values()), rates
+
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_ppo_overrides_are_valid_hyperparameters(family):
+    from video2policy.tools.rl.hyperparams import PPOConfig
+
+    # a misspelt name or a wrong type raises, naming the field, before any training starts
+    config = PPOConfig.from_overrides(REGISTRY.get(family).train_hyperparameters)
+    assert config.horizon_length > 0

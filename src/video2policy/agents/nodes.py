@@ -393,6 +393,9 @@ class Nodes:
         ctx, s = self.ctx, self.ctx.settings
         iteration = state["iteration"]
         variants = state["variants"]
+        # the behavior family's PPO overrides, under the user's settings
+        behavior = ctx.registry.get(state["brief"]["behavior"])
+        hyperparameters = {**getattr(behavior, "train_hyperparameters", {}), **s.train_hyperparameters}
         jobs, results = [], {}
         for v in variants:
             out_dir = ctx.run_dir / "iterations" / str(iteration) / str(v["m"])
@@ -414,7 +417,7 @@ class Nodes:
                     num_envs=s.train_num_envs,
                     seed=1000 * iteration + v["m"],
                     success_weight=ctx.success_weight,
-                    hyperparameters=s.train_hyperparameters,
+                    hyperparameters=hyperparameters,
                     timeout_s=s.train_timeout_s,
                     sim_threads=s.sim_threads or getattr(ctx.executor, "threads_per_worker", None),
                 )

@@ -69,6 +69,8 @@ def show_cmd(
     for example in info["cot_examples"]:
         out.info(f"example: {escape(example)}")
     out.info("reward weights: " + ", ".join(f"{k}={v}" for k, v in info["reward_weights"].items()))
+    if info["train_hyperparameters"]:
+        out.info("PPO overrides: " + ", ".join(f"{k}={v}" for k, v in info["train_hyperparameters"].items()))
     if code:
         out.console.print(info["reference_code"], markup=False, highlight=False, soft_wrap=True)
     out.result(info)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jinja2
 import numpy as np
@@ -103,6 +103,9 @@ class Behavior:
     template: ClassVar[str] = ""  # Jinja2 source of the reference task code
     reward_weights: ClassVar[dict[str, float]] = {}  # names used as {{ w.NAME }} in the template
     demo_steps: ClassVar[int] = 120  # control steps a scripted demonstration may take
+    # PPO overrides (PPOConfig field names) for training this family, beneath the user's own settings and flags;
+    # e.g. grasping wants less initial action noise, so the first random actions do not knock the object away
+    train_hyperparameters: ClassVar[dict[str, Any]] = {}
 
     # --- hooks ----------------------------------------------------------------------------------------------
 
@@ -192,6 +195,7 @@ class Behavior:
             "prompt_hints": list(self.prompt_hints),
             "cot_examples": list(self.cot_examples),
             "reward_weights": dict(self.reward_weights),
+            "train_hyperparameters": dict(self.train_hyperparameters),
         }
 
 

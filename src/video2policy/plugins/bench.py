@@ -81,7 +81,7 @@ def bench_family(
     start = time.perf_counter()
     job = TrainJob(
         scene_path=scene_path, task_code_path=task_path, out_dir=work_dir / "train", env_steps=env_steps,
-        num_envs=num_envs, seed=seed,
+        num_envs=num_envs, seed=seed, hyperparameters=dict(behavior.train_hyperparameters),
     )  # fmt: skip
     streak = [0]
 

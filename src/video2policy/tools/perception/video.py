@@ -71,7 +71,9 @@ def load_video(path: str | Path, max_side: int = 640, fps: float | None = None, 
     small = np.stack([_resize(f, scale) for f in frames[::stride]])
     rate = fps or (FOLDER_FPS if path.is_dir() else _file_fps(path))
     # absolute: scene.json resolves a relative video path against its own folder, not the caller's working directory
-    info = VideoInfo(path=str(path.resolve()), fps=rate, width=w, height=h, frame_count=len(frames), sha256=sha256_of(path))
+    info = VideoInfo(
+        path=str(path.resolve()), fps=rate, width=w, height=h, frame_count=len(frames), sha256=sha256_of(path)
+    )
     return Clip(
         frames=small,
         fps=rate / stride,
