@@ -105,7 +105,6 @@ def test_scripted_demonstrations_reach_ground_truth():
     assert all(rate >= 0.8 for rate in rates.values()), rates
 
 
-
 @pytest.mark.parametrize("family", FAMILIES)
 def test_family_ppo_overrides_are_valid_hyperparameters(family):
     from video2policy.tools.rl.hyperparams import PPOConfig
