@@ -516,6 +516,7 @@ def _grabcut(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     mask = np.zeros((h, w), np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
+        cv2.setRNGSeed(0)  # GrabCut's k-means start: the same input gives the same mask
         cv2.grabCut(
             cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, 3, cv2.GC_INIT_WITH_RECT
         )

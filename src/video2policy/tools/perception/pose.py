@@ -5,7 +5,8 @@ too when that fits clearly better, as for objects that tip over). With depth fra
 (nearest points, Kabsch with yaw only) of the solid's camera-facing surface on the back-projected masked pixels.
 Frames where the object is hidden keep the last seen pose with a low confidence. A lifted object whose mask stands
 still (and at the clip's end) lands where its camera ray meets the table when that fits as well: one view cannot
-tell an object held near the camera from the same object put down further away.
+tell an object held near the camera from the same object put down further away. A solid that has lost its mask
+(a drop faster than the speed limit) is looked for afresh where the mask meets the table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
-from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, scaled_points, track_solid
+from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, scaled_points, track_solid
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
 HIDDEN_CONFIDENCE = 0.1
@@ -35,6 +36,8 @@ STILL = 0.003  # metres per frame below which a resting object counts as still
 MAX_SPEED = 2.0  # m/s; a pose that jumps further between frames is penalised (thrown objects stay below this)
 PROPPED = np.radians(25)  # steepest tilt of an object landing propped up on something
 REST_PX = 1.5  # a mask whose centroid moves less than this between frames stands still
+LOST_IOU = 0.3  # a pose fitting its mask worse than this has lost it and is looked for afresh
+REFOUND_IOU = 0.6  # ... and taken where it is found only when it fits the mask at least this well
 LAND_SLACK = 0.02  # a lifted object lands where a resting pose on its camera ray fits within this IoU of the free one
 
 
@@ -162,6 +165,11 @@ def track_poses(
                         if iou_l > iou + (0.0 if lifted else TILT_GAIN):
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
                             lifted = False
+                if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
+                    found, iou_n = _refind(current, camera, masks[t], ign)
+                    if iou_n >= REFOUND_IOU:  # it must fit well: a stray speck of its colour does not
+                        upright, iou, method = found, iou_n, "silhouette on the table (found again)"
+                        lifted = False
                 if iou < 0.85:
                     tilted, iou_t = track_solid(upright, camera, masks[t], ign, tilt=True, max_step=step)
                     if iou_t > iou + TILT_GAIN:
@@ -182,6 +190,14 @@ def track_poses(
                 progress(1)
             t += direction
     return [p for p in out if p is not None]
+
+
+def _refind(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> tuple[Solid, float]:
+    """The solid resting on the table under its mask (where the mask's lowest row meets the table), fitted there."""
+    centre, _, _ = initial_guess(camera, mask)
+    rest_z = solid.position[2] - _bottom(solid)
+    start = Solid(solid.kind, solid.size.copy(), np.array([centre[0], centre[1], rest_z]), solid.rotation.copy())
+    return track_solid(start, camera, mask, ignore, on_table=True)
 
 
 def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:

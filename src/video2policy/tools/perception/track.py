@@ -3,7 +3,9 @@
 Each step shifts the previous mask by the median optical flow inside it (Farneback), looks for pixels of the
 object's colour (foreground/background histograms from the key frame) near that prediction, and snaps the result
 to image edges with GrabCut. When too little of the object's colour is left (a hand or another object hides it),
-the propagated mask is kept and the frame is marked occluded.
+the propagated mask is kept and the frame is marked occluded. Pixels unchanged since the key frame (and off the
+object there) are scenery: they leave a mask (a black cup lifted in front of a black backdrop keeps its own
+outline) and a region made of them is never re-detected as the object.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ GRABCUT_SIDE = 120  # GrabCut runs on crops no larger than this (pixels)
 AREA_RANGE = (0.6, 1.7)  # a frame's mask outside this share of the expected area is checked by re-detection
 ANCHOR_PROBABILITY = 0.3  # the colour model learns only pixels the key frame's model finds this plausible
 SHADOW_FREE_SHARE = 0.3  # objects with more of their key mask shadow-like keep shadow-like pixels
+STATIC_SHARE = 0.7  # a re-detected region this much unchanged since the key frame (off the object) is scenery
+STATIC_DIFF = 20  # RGB difference below which a pixel counts as unchanged
+SCENERY_TRIM = 0.1  # a mask with more unchanged background than this share loses it
 
 
 @dataclass
@@ -58,6 +63,7 @@ def refine_mask(
     gc[m.astype(bool)] = cv2.GC_PR_FGD
     gc[cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)] = cv2.GC_FGD
     try:
+        cv2.setRNGSeed(0)  # GrabCut's k-means start: the same input gives the same mask
         cv2.grabCut(crop, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return mask
@@ -176,19 +182,28 @@ def track_masks(
                 mask, ok = _segment_near(frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k))
                 if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
                     # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
-                    found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k))
+                    scenery = _scenery(frames[t], frames[t0], mask0)
+                    found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery)
                     if found is not None and (
                         not ok or abs(np.log(found.sum() / ref_area)) < abs(np.log(max(mask.sum(), 1) / ref_area))
                     ):
                         mask, ok = found, True
+                if ok:  # pixels unchanged since the key frame, off the object there, are what was behind it
+                    # (a backdrop of its colour it was lifted in front of): what is left is the object
+                    scenery = mask & _scenery(frames[t], frames[t0], mask0)
+                    if scenery.sum() > SCENERY_TRIM * mask.sum():
+                        changed = _largest_components(mask & ~scenery, keep_fraction=0.2)
+                        if changed.sum() >= LOST_FRACTION * ref_area:
+                            mask = binary_fill_holes(changed)
                 merged = ok and mask.sum() > AREA_RANGE[1] * ref_area
-                if merged:  # grown into something of its colour (a dark backdrop, a neighbour): keep its shape
+                if merged:  # grown into something of its colour (a neighbour): keep its propagated shape
                     near = cv2.dilate(predicted.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
                     clipped = mask & near
                     keep = LOST_FRACTION * ref_area <= clipped.sum() <= AREA_RANGE[1] * ref_area
                     mask = clipped if keep else predicted
                 if not ok and region is not None:
-                    found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k))
+                    scenery = _scenery(frames[t], frames[t0], mask0)
+                    found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k), scenery)
                     if found is not None:
                         mask, ok = found, True
                 masks[t, k], seen[t, k] = mask, ok
@@ -254,6 +269,14 @@ def _segment_near(
     return refine_mask(image, mask, allowed=allowed), True
 
 
+def _scenery(image: np.ndarray, key_image: np.ndarray, key_mask: np.ndarray) -> np.ndarray:
+    """Pixels unchanged since the key frame and off the object there: what was already there besides the object
+    (a backdrop of its colour, a twin standing still) cannot be the object that moved."""
+    same = np.abs(image.astype(np.int16) - key_image.astype(np.int16)).max(axis=-1) < STATIC_DIFF
+    own = cv2.dilate(key_mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return same & ~own
+
+
 def _redetect(
     image: np.ndarray,
     image_lab: np.ndarray,
@@ -262,11 +285,13 @@ def _redetect(
     ref_area: float,
     support: np.ndarray | None,
     word: str | None,
+    scenery: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The region of the object's colour and about its size within a window around its last mask, or None.
 
     Scored by colour fit, size agreement and distance from the last mask, so a neighbour of the same colour
-    further away loses to the object itself.
+    further away loses to the object itself. Regions that are mostly `scenery` (unchanged since the key frame,
+    off the object) are skipped: a black cup lifted past a black backdrop must not be re-found in the backdrop.
     """
     x0, y0, x1, y1 = _box(prev)
     h, w = prev.shape
@@ -286,6 +311,8 @@ def _redetect(
     for i in range(1, n):
         area = float(stats[i, cv2.CC_STAT_AREA])
         if not 0.5 * ref_area <= area <= 2.0 * ref_area:
+            continue
+        if scenery is not None and scenery[Y0:Y1, X0:X1][labels == i].mean() > STATIC_SHARE:
             continue
         far = float(np.linalg.norm(centroids[i] - centre)) / (pad + size)
         score = float(prob[labels == i].mean()) - 0.3 * abs(np.log(area / ref_area)) - 0.3 * far
@@ -309,8 +336,9 @@ def _reacquire(
     ref_area: float,
     region: np.ndarray,
     word: str | None,
+    scenery: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The region of the object's colour and about its size anywhere in `region`, or None."""
+    """The region of the object's colour and about its size anywhere in `region` (not mostly `scenery`), or None."""
     prob = model.probability(image_lab)
     if word:
         prob = np.maximum(prob, 0.9 * word_region(word, image_lab))
@@ -320,6 +348,8 @@ def _reacquire(
     for i in range(1, n):
         area = stats[i, cv2.CC_STAT_AREA]
         if not 0.4 * ref_area <= area <= 2.5 * ref_area:
+            continue
+        if scenery is not None and scenery[labels == i].mean() > STATIC_SHARE:
             continue
         score = float(prob[labels == i].mean()) - 0.2 * abs(np.log(area / ref_area))
         if score > max(best_score, 0.7):
