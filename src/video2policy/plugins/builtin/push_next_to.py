@@ -90,7 +90,8 @@ class {{ class_name }}(Task):
         )
         start_gap = torch.linalg.vector_norm(start, dim=1) + radii
         progress = start_gap - states["{{ target }}_gap"][:, 0].clamp(min=0.0)
-        gap_reward = {{ w.gap }} * progress.clamp(min=-0.05)
+        # a low floor: knocking the {{ labels.target }} away from the {{ labels.anchor }} must keep costing
+        gap_reward = {{ w.gap }} * progress.clamp(min=-0.3)
         anchor_penalty = -{{ w.anchor }} * torch.linalg.vector_norm(states["{{ anchor }}_displacement"][:, :2], dim=1)
         # push with closed fingers pointing down, and do not turn the hand: a solid, predictable pusher
         tilt_penalty = -{{ w.tilt }} * (1.0 - up_axis(states["eef_quat"])[:, 2])
@@ -134,7 +135,11 @@ class PushNextTo(Behavior):
         "progress (how much closer the cup got), minus the box's displacement.",
     )
     template = TEMPLATE
-    reward_weights = {"approach": 1.0, "gap": 10.0, "anchor": 10.0, "tilt": 0.3, "grip": 0.1, "rotation": 0.05}
+    reward_weights = {"approach": 1.0, "gap": 10.0, "anchor": 10.0, "tilt": 0.3, "grip": 0.3, "rotation": 0.05}
+    # std 1 exploration noise (2 cm a step) knocks a light, round target off the line to the anchor before the
+    # policy has learned to push it; a quieter start keeps it in line (with the grip weight 0.3 and the lower floor
+    # on progress; bench, 300k steps, seeds 0-2: 0.3/1.0/0.7 before, 0.8/1.0/0.8 after)
+    train_hyperparameters = {"init_sigma": -1.0}
     demo_steps = 70
 
     def success(self, states: dict[str, torch.Tensor], roles: dict[str, str]) -> torch.Tensor:

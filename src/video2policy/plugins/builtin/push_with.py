@@ -12,8 +12,9 @@ TEMPLATE = '''"""Push the {{ labels.target }} with the {{ labels.tool }}: push t
 
 Randomization: the {{ labels.target }} starts at x in [-0.15, -0.05], y in [-0.08, 0.08]; the {{ labels.tool }}
 lies 2 to 4 cm to its right, in line with it; objects the task does not use wait at the back of the table.
-Success: the {{ labels.target }} has moved at least 10 cm to the left while the fingers stay at least 3 cm away
-from it (only the {{ labels.tool }} touches it), and the {{ labels.tool }} is still against it on the table.
+Success: the {{ labels.target }} has moved at least 8 cm to the left and the {{ labels.tool }} at least 4 cm, the
+fingers stay at least 3 cm away from the {{ labels.target }} (only the {{ labels.tool }} touches it), and the
+{{ labels.tool }} is still against it on the table.
 """
 
 import torch
@@ -41,9 +42,11 @@ class {{ class_name }}(Task):
 {{ park_others }}
 
     def compute_observation_key(self, states):
-        # push the tool from its right end
+        # push point: 1.5 cm right of the {{ labels.tool }}'s right end, low; the fingers (1.2 cm thick) touch the end
+        # 3 mm closer, so hovering there leaves no gap to cross
+        right_end = states["{{ tool }}_pos"][:, 0] + states["{{ tool }}_size"][:, 0] / 2
         push_point = states["{{ tool }}_pos"].clone()
-        push_point[:, 0] += states["{{ tool }}_size"][:, 0] / 2 + 0.025
+        push_point[:, 0] = right_end + 0.015
         push_point[:, 2] = push_point[:, 2].clamp(min=0.015)
         states["eef_to_push_point"] = push_point - states["eef_pos"]
         # the way there: stay above the {{ labels.tool }}'s top until the fingers are over the push point
@@ -51,6 +54,11 @@ class {{ class_name }}(Task):
         clearance = states["{{ tool }}_pos"][:, 2] + states["{{ tool }}_size"][:, 2] / 2 + 0.03 - push_point[:, 2]
         waypoint = push_point.clone()
         waypoint[:, 2] += clearance * ((off_xy - 0.02) / 0.04).clamp(0.0, 1.0)
+        # 1 once the fingers are low, behind the {{ labels.tool }}'s end and in line with it (not on top of it)
+        behind = ((states["eef_pos"][:, 0] - right_end - 0.004) / 0.006).clamp(0.0, 1.0)
+        in_line = (1.0 - (torch.abs(states["eef_to_push_point"][:, 1]) - 0.01) / 0.02).clamp(0.0, 1.0)
+        low = (1.0 - (states["eef_pos"][:, 2] - push_point[:, 2] - 0.01) / 0.01).clamp(0.0, 1.0)
+        states["eef_ready"] = (behind * in_line * low).unsqueeze(1)
         states["eef_to_waypoint"] = waypoint - states["eef_pos"]
         states["{{ tool }}_displacement"] = states["{{ tool }}_pos"] - states["{{ tool }}_init_pos"]
         states["{{ target }}_displacement"] = states["{{ target }}_pos"] - states["{{ target }}_init_pos"]
@@ -73,21 +81,27 @@ class {{ class_name }}(Task):
         return 3 + 4 + 1 + 3 + 4 + 3 + 3 + 3 + 3 + 3 + 3
 
     def compute_success(self, states):
-        moved = -states["{{ target }}_displacement"][:, 0] > 0.10
+        moved = -states["{{ target }}_displacement"][:, 0] > 0.08
+        tool_moved = torch.linalg.vector_norm(states["{{ tool }}_displacement"][:, :2], dim=1) > 0.04
         hand_gap = torch.linalg.vector_norm(states["{{ target }}_pos"][:, :2] - states["eef_pos"][:, :2], dim=1)
         target_radius = states["{{ target }}_size"][:, :2].max(dim=1).values / 2
         hand_away = hand_gap > target_radius + 0.03
         # still against the {{ labels.tool }} and on the table: knocking the {{ labels.target }} away is no push
         tool_gap = torch.linalg.vector_norm(states["{{ tool }}_to_{{ target }}"][:, :2], dim=1)
-        touching = tool_gap < states["{{ tool }}_size"][:, 0] / 2 + target_radius + 0.02
+        tool_radius = states["{{ tool }}_size"][:, :2].max(dim=1).values / 2
+        touching = tool_gap < tool_radius + target_radius + 0.03
         on_table = states["{{ target }}_pos"][:, 2] > 0.0
-        return moved & hand_away & touching & on_table
+        return moved & tool_moved & hand_away & touching & on_table
 
     def compute_reward(self, actions, states):
-        # full marks anywhere within 1.5 cm of the push point: the fingers touching the {{ labels.tool }}'s end are
-        # that far from it, so pushing costs no approach reward
+        # full marks anywhere within 1.5 cm of the push point, which takes in the fingers touching the
+        # {{ labels.tool }}'s end, so pushing costs no approach reward
         approach_distance = (torch.linalg.vector_norm(states["eef_to_waypoint"], dim=1) - 0.015).clamp(min=0.0)
         approach_reward = {{ w.approach }} * (1.0 - torch.tanh(10.0 * approach_distance) - 2.0 * approach_distance)
+        # from the push point on to the {{ labels.tool }}'s end (3 mm): parking short of it, or hovering above it,
+        # never pays in full, and from the end any move to the left pushes
+        contact = (states["eef_to_push_point"][:, 0] / 0.003).clamp(0.0, 1.0)
+        press_reward = {{ w.press }} * states["eef_ready"][:, 0] * contact
         progress = torch.clamp(-states["{{ target }}_displacement"][:, 0], -0.05, 0.15)
         progress_reward = {{ w.progress }} * progress
         # the {{ labels.tool }} moving left comes first and pays a little, so pushing it is worth learning
@@ -104,6 +118,7 @@ class {{ class_name }}(Task):
         rotation_penalty = -{{ w.rotation }} * actions[:, 3:6].pow(2).sum(dim=1)
         reward = (
             approach_reward
+            + press_reward
             + tool_reward
             + progress_reward
             + misalignment_penalty
@@ -114,6 +129,7 @@ class {{ class_name }}(Task):
         )
         return reward, {
             "approach_reward": approach_reward,
+            "press_reward": press_reward,
             "tool_reward": tool_reward,
             "progress_reward": progress_reward,
             "tilt_penalty": tilt_penalty,
@@ -146,12 +162,13 @@ class PushWith(Behavior):
     template = TEMPLATE
     reward_weights = {
         "approach": 1.0,
+        "press": 0.5,
         "tool": 10.0,
         "progress": 10.0,
         "align": 2.0,
         "touch": 1.0,
         "tilt": 0.3,
-        "grip": 0.1,
+        "grip": 0.3,
         "rotation": 0.05,
     }
     demo_steps = 70
