@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from drawn_scenes import camera, draw
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import lab
-from video2policy.tools.perception.geometry import PinholeCamera, look_at
 from video2policy.tools.perception.ground import fill_notches
 from video2policy.tools.perception.mesh import choose_kind
 from video2policy.tools.perception.pose import _landing, track_poses
@@ -25,21 +25,6 @@ from video2policy.tools.perception.shapes import (
     solid_mesh,
 )
 from video2policy.tools.perception.track import shadow_like
-
-W, H = 320, 240
-
-
-def camera() -> PinholeCamera:
-    eye = np.array([0.05, -0.45, 0.4])
-    f = W / 2 / np.tan(np.radians(30))
-    return PinholeCamera(f, f, W / 2, H / 2, W, H, look_at(eye, np.array([0.0, 0.05, 0.0])), eye)
-
-
-def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
-    uv, _ = cam.project(solid.surface_points())
-    mask = np.zeros((H, W), np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
-    return mask.astype(bool)
 
 
 def test_a_capsule_keeps_round_ends_and_its_bounding_box() -> None:

@@ -5,29 +5,14 @@ A black object lifted in front of a black backdrop, and a dropped object the pos
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+from drawn_scenes import camera, draw
 
-from video2policy.tools.perception.geometry import PinholeCamera, look_at
 from video2policy.tools.perception.pose import track_poses
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.track import track_masks
 
 TABLE = (250, 240, 200)  # cream, as the synthetic clips' table
-W, H = 320, 240
-
-
-def camera() -> PinholeCamera:
-    eye = np.array([0.05, -0.45, 0.4])
-    f = W / 2 / np.tan(np.radians(30))
-    return PinholeCamera(f, f, W / 2, H / 2, W, H, look_at(eye, np.array([0.0, 0.05, 0.0])), eye)
-
-
-def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
-    uv, _ = cam.project(solid.surface_points())
-    mask = np.zeros((H, W), np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
-    return mask.astype(bool)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -179,10 +179,10 @@ def track_masks(
                 if shadow_free[k]:
                     shade = ~shadow_like(lab_of(t), table_lab)
                     sup = shade if sup is None else sup & shade
+                scenery = _scenery(frames[t], frames[t0], mask0)
                 mask, ok = _segment_near(frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k))
                 if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
                     # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
-                    scenery = _scenery(frames[t], frames[t0], mask0)
                     found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery)
                     if found is not None and (
                         not ok or abs(np.log(found.sum() / ref_area)) < abs(np.log(max(mask.sum(), 1) / ref_area))
@@ -190,9 +190,9 @@ def track_masks(
                         mask, ok = found, True
                 if ok:  # pixels unchanged since the key frame, off the object there, are what was behind it
                     # (a backdrop of its colour it was lifted in front of): what is left is the object
-                    scenery = mask & _scenery(frames[t], frames[t0], mask0)
-                    if scenery.sum() > SCENERY_TRIM * mask.sum():
-                        changed = _largest_components(mask & ~scenery, keep_fraction=0.2)
+                    behind = mask & scenery
+                    if behind.sum() > SCENERY_TRIM * mask.sum():
+                        changed = _largest_components(mask & ~behind, keep_fraction=0.2)
                         if changed.sum() >= LOST_FRACTION * ref_area:
                             mask = binary_fill_holes(changed)
                 merged = ok and mask.sum() > AREA_RANGE[1] * ref_area
@@ -202,7 +202,6 @@ def track_masks(
                     keep = LOST_FRACTION * ref_area <= clipped.sum() <= AREA_RANGE[1] * ref_area
                     mask = clipped if keep else predicted
                 if not ok and region is not None:
-                    scenery = _scenery(frames[t], frames[t0], mask0)
                     found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k), scenery)
                     if found is not None:
                         mask, ok = found, True
