@@ -15,6 +15,7 @@ def test_throughput_reports_random_and_replayed_baselines(tmp_path):
     for key in ("raw_env_steps_per_s", "replayed_env_steps_per_s", "train_env_steps_per_s"):
         assert rate[key] > 0 and math.isfinite(rate[key])
     assert rate["ratio"] == pytest.approx(rate["train_env_steps_per_s"] / rate["raw_env_steps_per_s"], rel=1e-2)
+    assert 0 < rate["env_share"] < 1
     assert rate["ratio_vs_replay"] == pytest.approx(
         rate["train_env_steps_per_s"] / rate["replayed_env_steps_per_s"], rel=1e-2
     )

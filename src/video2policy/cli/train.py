@@ -86,8 +86,9 @@ def train_cmd(
         where = "" if result.in_task_code else " (in the trainer, not the task code)"
         raise fail(out, f"training failed{where}: {result.reason}: {result.message}\n{result.traceback}", code=1)
     out.info(
-        f"done: {m['env_steps']} env steps in {m['train_wall_s']:.1f} s ({m['env_steps_per_s']:.0f} steps/s), "
-        f"training success {m['final_success_rate']}; policy {result.files.get('policy')}"
+        f"done: {m['env_steps']} env steps in {m['train_wall_s']:.1f} s ({m['env_steps_per_s']:.0f} steps/s, "
+        f"{m['env_share'] or 0:.0%} of it in the environment), training success {m['final_success_rate']}; "
+        f"policy {result.files.get('policy')}"
     )
 
 

@@ -112,6 +112,8 @@ def train(job: TrainJob, progress: ProgressFn | None = None, on_epoch: EpochHook
         "final_success_rate": final_success_rate(records),
         "best_success_rate": max(rates) if rates else None,
         "env_steps_per_s": round(records[-1]["env_steps"] / max(records[-1]["wall_s"], 1e-9), 1) if records else 0.0,
+        # the share of training time spent stepping the environment; the rest is PPO (inference and updates)
+        "env_share": round(records[-1]["env_wall_s"] / max(records[-1]["wall_s"], 1e-9), 3) if records else None,
     }
     files = {"log": str(out / LOG_JSONL), "train": str(out / TRAIN_JSON)}
     policy = state.get("policy")

@@ -72,6 +72,7 @@ class TrainingLog(AlgoObserver):
             "epoch": int(epoch_num),
             "env_steps": int(self.algo.frame),
             "wall_s": round(time.perf_counter() - self.start - self.excluded_s, 3),
+            "env_wall_s": round(self.vec_env.env_seconds, 3),
             "lr": float(self.algo.last_lr),
             **episode_statistics(self.vec_env.take_episodes()),
         }

@@ -43,6 +43,7 @@ class TaskVecEnv(IVecEnv):
         self.rng = np.random.default_rng(seed)
         self.episodes: list[dict] = []  # finished-episode batches since the log last took them
         self.env_steps = 0
+        self.env_seconds = 0.0  # wall time inside the environment: the rest of training is the learner's
         self.observation_space = spaces.Box(-np.inf, np.inf, (env.observation_width,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (env.action_dim,), dtype=np.float32)
 
@@ -54,7 +55,9 @@ class TaskVecEnv(IVecEnv):
     def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise TrainingTimeout("the training ran past its time budget")
+        start = time.perf_counter()
         obs, reward, done, info = self.env.step(actions)
+        self.env_seconds += time.perf_counter() - start
         self.env_steps += self.env.num_envs
         train_reward = reward + self.success_weight * info["success"].float()
         if "episodes" in info:
