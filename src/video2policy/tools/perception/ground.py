@@ -19,6 +19,7 @@ from video2policy.tools.perception.caption import NamedObject
 from video2policy.tools.perception.colors import COLOR_WORDS, color_match, color_word, lab, typical_color, word_region
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
+from video2policy.tools.perception.track import seeded_grabcut
 
 MIN_AREA_FRACTION = 0.0002
 MAX_AREA_FRACTION = 0.25
@@ -355,9 +356,5 @@ def _grabcut(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     h, w = image.shape[:2]
     x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w - 1, box[2]), min(h - 1, box[3])
     mask = np.zeros((h, w), np.uint8)
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(0)  # GrabCut's k-means start: the same input gives the same mask
-    cv2.grabCut(
-        cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, 4, cv2.GC_INIT_WITH_RECT
-    )
+    seeded_grabcut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), 4, cv2.GC_INIT_WITH_RECT)
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)

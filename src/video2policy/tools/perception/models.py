@@ -27,7 +27,7 @@ import numpy as np
 
 from video2policy.tools.perception.errors import PerceptionError
 from video2policy.tools.perception.ground import Grounding
-from video2policy.tools.perception.track import Tracks
+from video2policy.tools.perception.track import Tracks, seeded_grabcut
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -514,11 +514,9 @@ def _grabcut(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     if x1 - x0 < 3 or y1 - y0 < 3 or (x1 - x0) * (y1 - y0) >= 0.95 * h * w:
         return _box_mask(box, h, w)
     mask = np.zeros((h, w), np.uint8)
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.setRNGSeed(0)  # GrabCut's k-means start: the same input gives the same mask
-        cv2.grabCut(
-            cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, 3, cv2.GC_INIT_WITH_RECT
+        seeded_grabcut(
+            cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), 3, cv2.GC_INIT_WITH_RECT
         )
     except cv2.error:
         return _box_mask(box, h, w)

@@ -63,8 +63,7 @@ def refine_mask(
     gc[m.astype(bool)] = cv2.GC_PR_FGD
     gc[cv2.erode(m, np.ones((3, 3), np.uint8)).astype(bool)] = cv2.GC_FGD
     try:
-        cv2.setRNGSeed(0)  # GrabCut's k-means start: the same input gives the same mask
-        cv2.grabCut(crop, gc, None, np.zeros((1, 65)), np.zeros((1, 65)), iterations, cv2.GC_INIT_WITH_MASK)
+        seeded_grabcut(crop, gc, None, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return mask
     fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
@@ -76,6 +75,15 @@ def refine_mask(
         out &= allowed | mask
     out = _largest_components(out, keep_fraction=0.2)
     return out if out.sum() >= 0.5 * mask.sum() else mask
+
+
+def seeded_grabcut(
+    bgr: np.ndarray, mask: np.ndarray, rect: tuple[int, int, int, int] | None, iterations: int, mode: int
+) -> None:
+    """`cv2.grabCut` (writes `mask`) with its k-means start seeded: the same input gives the same mask. Unseeded, it
+    draws from OpenCV's global random state, and thin objects passed or failed from run to run."""
+    cv2.setRNGSeed(0)
+    cv2.grabCut(bgr, mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), iterations, mode)
 
 
 def shadow_like(pixels_lab: np.ndarray, table_lab: np.ndarray) -> np.ndarray:

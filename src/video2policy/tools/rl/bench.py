@@ -99,15 +99,6 @@ def _raw_env(task: str, num_envs: int, seed: int) -> Any:
     return TaskEnv(scene, task_cls(), num_envs=num_envs, seed=seed, scene_dir=BLOCK_SCENE.parent)
 
 
-def raw_env_steps_per_second(task: str, num_envs: int = 64, control_steps: int = 300, seed: int = 0) -> float:
-    """The batched environment alone, stepped with uniform random actions."""
-    from video2policy.tools.sim.bench import env_steps_per_second
-
-    env = _raw_env(task, num_envs, seed)
-    env_steps_per_second(env, 5)
-    return env_steps_per_second(env, control_steps, seed)
-
-
 def replayed_env_steps_per_second(
     task: str, policy_path: Path, num_envs: int = 64, control_steps: int = 300, seed: int = 0
 ) -> float:
