@@ -13,7 +13,7 @@ from drawn_scenes import camera, draw
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import lab
-from video2policy.tools.perception.ground import fill_notches
+from video2policy.tools.perception.ground import candidates_rgb, fill_notches
 from video2policy.tools.perception.mesh import choose_kind
 from video2policy.tools.perception.pose import _landing, track_poses
 from video2policy.tools.perception.shapes import (
@@ -88,6 +88,21 @@ def test_a_highlight_notch_is_filled_but_a_gap_showing_the_table_is_not() -> Non
     notch = fill_notches(mask, lab(image), table, np.zeros_like(mask))
     assert notch[18:24, 28:33].all()
     assert not notch[table].any()
+
+
+def test_an_object_the_fingers_touch_is_a_candidate_apart_from_the_hand() -> None:
+    # the garlic picked up from beside the fingers: one region with the arm, which grounding drops as the hand
+    image = np.full((120, 160, 3), (250, 245, 200), np.uint8)  # a cream table filling the view
+    cv2.ellipse(image, (75, 85), (22, 12), 0, 0, 360, (140, 130, 100), -1)  # the arm's cast shadow
+    image[0:70, 70:95] = (150, 105, 80)  # the arm, skin-coloured, from the image's top edge
+    image[70:80, 74:84] = (220, 170, 135)  # a fingertip
+    cv2.circle(image, (101, 76), 7, (236, 234, 228), -1)  # a white garlic against the finger
+    garlic = np.zeros(image.shape[:2], np.uint8)
+    cv2.circle(garlic, (101, 76), 7, 1, -1)
+    found = [c for c in candidates_rgb(image) if (c.mask & garlic.astype(bool)).sum() > 0.5 * garlic.sum()]
+    assert len(found) == 1
+    assert (found[0].mask & garlic.astype(bool)).sum() / (found[0].mask | garlic.astype(bool)).sum() > 0.6
+    assert not (found[0].mask[0:70, 70:95]).any()  # none of the arm
 
 
 def test_shadows_are_the_tables_colour_darker_and_dark_objects_are_not() -> None:

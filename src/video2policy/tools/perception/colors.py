@@ -51,6 +51,13 @@ def typical_color(label: str) -> str | None:
     return TYPICAL_COLORS.get(words[-1]) if words else None
 
 
+def skin_like(pixels_lab: np.ndarray) -> np.ndarray:
+    """Pixels (..., 3 Lab) of skin's hue and moderate colourfulness: the hand and arm of the person."""
+    hue = np.degrees(np.arctan2(pixels_lab[..., 2], pixels_lab[..., 1]))
+    chroma = np.hypot(pixels_lab[..., 1], pixels_lab[..., 2])
+    return (hue > 35) & (hue < 75) & (chroma > 8) & (chroma < 40)
+
+
 def lab(image: np.ndarray) -> np.ndarray:
     """RGB uint8 -> float Lab with L in 0..100 and a, b centred on 0."""
     out = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)

@@ -16,7 +16,15 @@ from scipy.ndimage import binary_fill_holes
 from scipy.optimize import linear_sum_assignment
 
 from video2policy.tools.perception.caption import NamedObject
-from video2policy.tools.perception.colors import COLOR_WORDS, color_match, color_word, lab, typical_color, word_region
+from video2policy.tools.perception.colors import (
+    COLOR_WORDS,
+    color_match,
+    color_word,
+    lab,
+    skin_like,
+    typical_color,
+    word_region,
+)
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
 from video2policy.tools.perception.track import seeded_grabcut
@@ -98,11 +106,30 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
     fg = binary_fill_holes(fg)
     table_rgb = np.median(image[table], axis=0).astype(float) + 1.0
     table_chroma = float(np.hypot(*np.median(image_lab[table], axis=0)[1:]))
-    keep = [c for c in _components(fg) if not _shadow_or_hand(image, image_lab, c, table_rgb, table_chroma)]
+    table_lab = np.median(image_lab[table], axis=0)
+    keep = []
+    for cand in _components(fg):
+        if not _shadow_or_hand(image, image_lab, cand, table_rgb, table_chroma):
+            keep.append(cand)
+            continue
+        for piece in _beside_hand(image_lab, cand, table_lab):  # an object the hand touches joins its region
+            if not _shadow_or_hand(image, image_lab, piece, table_rgb, table_chroma):
+                keep.append(piece)
     return [_grow(image_lab, c, convex) for c in keep]
 
 
 SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a named object
+
+
+def _beside_hand(image_lab: np.ndarray, cand: Candidate, table_lab: np.ndarray) -> list[Candidate]:
+    """What is left of a hand-and-arm region without its skin and its cast shadow: an object the fingers touch
+    (garlic picked up from beside the hand) is part of the arm's region and would otherwise be lost with it."""
+    from video2policy.tools.perception.track import shadow_like
+
+    arm = (skin_like(image_lab) | shadow_like(image_lab, table_lab)) & cand.mask
+    arm = cv2.dilate(arm.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rest = cv2.morphologyEx((cand.mask & ~arm).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return _components(binary_fill_holes(rest))
 
 
 def _shadow_or_hand(
@@ -114,9 +141,7 @@ def _shadow_or_hand(
     chroma = float(np.hypot(*np.median(px, axis=0)[1:]))
     if ratio.max() / ratio.min() < 1.2 and 0.25 < ratio.mean() < 0.8 and chroma > 0.4 * table_chroma:
         return True
-    hue = np.degrees(np.arctan2(px[:, 2], px[:, 1]))
-    c = np.hypot(px[:, 1], px[:, 2])
-    return float(((hue > 35) & (hue < 75) & (c > 8) & (c < 40)).mean()) > SKIN_SHARE
+    return float(skin_like(px).mean()) > SKIN_SHARE
 
 
 def candidates_depth(height: np.ndarray, table_pixels: np.ndarray) -> list[Candidate]:
