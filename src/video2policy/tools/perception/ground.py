@@ -27,7 +27,7 @@ from video2policy.tools.perception.colors import (
 )
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
-from video2policy.tools.perception.track import seeded_grabcut
+from video2policy.tools.perception.track import seeded_grabcut, shadow_like
 
 MIN_AREA_FRACTION = 0.0002
 MAX_AREA_FRACTION = 0.25
@@ -105,8 +105,8 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
     fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     fg = binary_fill_holes(fg)
     table_rgb = np.median(image[table], axis=0).astype(float) + 1.0
-    table_chroma = float(np.hypot(*np.median(image_lab[table], axis=0)[1:]))
     table_lab = np.median(image_lab[table], axis=0)
+    table_chroma = float(np.hypot(*table_lab[1:]))
     keep = []
     for cand in _components(fg):
         if not _shadow_or_hand(image, image_lab, cand, table_rgb, table_chroma):
@@ -124,8 +124,6 @@ SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a nam
 def _beside_hand(image_lab: np.ndarray, cand: Candidate, table_lab: np.ndarray) -> list[Candidate]:
     """What is left of a hand-and-arm region without its skin and its cast shadow: an object the fingers touch
     (garlic picked up from beside the hand) is part of the arm's region and would otherwise be lost with it."""
-    from video2policy.tools.perception.track import shadow_like
-
     arm = (skin_like(image_lab) | shadow_like(image_lab, table_lab)) & cand.mask
     arm = cv2.dilate(arm.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     rest = cv2.morphologyEx((cand.mask & ~arm).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -338,8 +336,6 @@ def fill_notches(mask: np.ndarray, image_lab: np.ndarray, table: np.ndarray, oth
     Colour grounding drops an object's highlight or darkest face (a bottle's shiny cap is not 'orange'); where
     that bites into the silhouette, what fills the bite is the object itself.
     """
-    from video2policy.tools.perception.track import shadow_like
-
     if mask.sum() < 10:
         return np.zeros_like(mask)
     hull = np.zeros(mask.shape, np.uint8)
