@@ -22,3 +22,15 @@ def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
     mask = np.zeros((H, W), np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
     return mask.astype(bool)
+
+
+def paint_box(solid: Solid, cam: PinholeCamera, top: tuple, sides: tuple, seed: int = 0) -> np.ndarray:
+    """An RGB image of a box lit from above: the silhouette in the sides' colour, the top face brighter, noise."""
+    corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
+    corners = solid.position + (corners * solid.size) @ solid.rotation.T
+    uv, _ = cam.project(corners)
+    image = np.full((H, W, 3), (235, 230, 200), np.uint8)
+    cv2.fillConvexPoly(image, cv2.convexHull(np.round(uv).astype(np.int32)), sides)
+    cv2.fillConvexPoly(image, cv2.convexHull(np.round(uv[corners[:, 2] > solid.position[2]]).astype(np.int32)), top)
+    noise = np.random.default_rng(seed).normal(0, 3, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)

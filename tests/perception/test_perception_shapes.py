@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from drawn_scenes import camera, draw
+from drawn_scenes import camera, draw, paint_box
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import lab
 from video2policy.tools.perception.ground import candidates_rgb, fill_notches
-from video2policy.tools.perception.mesh import choose_kind
+from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind
 from video2policy.tools.perception.pose import _landing, track_poses
 from video2policy.tools.perception.shapes import (
     Solid,
@@ -121,6 +121,29 @@ def test_a_mouse_gets_a_mouse_height_from_one_view() -> None:
     assert iou > 0.9
     assert np.allclose(np.sort(fitted.size[:2]), np.sort(truth.size[:2]), rtol=0.15), fitted.size
     assert abs(fitted.size[2] / truth.size[2] - 1) < 0.2, fitted.size
+
+
+def test_a_box_height_the_silhouette_leaves_open_is_read_from_its_faces_shading() -> None:
+    # seen squarely, a flat box and a taller, shallower one cast the same outline; the lit top face tells them apart
+    cam = camera()
+    yaw = Rotation.from_euler("z", 0.05).as_matrix()
+    truth = Solid("box", np.array([0.1, 0.04, 0.02]), np.array([0.0, 0.08, 0.01]), yaw)
+    mask = draw(truth, cam)
+    silhouette_only, _ = fit_on_table("box", cam, mask)
+    assert abs(silhouette_only.size[2] / truth.size[2] - 1) > 0.25, silhouette_only.size
+
+    shaded = paint_box(truth, cam, top=(90, 200, 90), sides=(40, 130, 40))
+    fit = build_mesh_fit("green block", mask[None], np.array([True]), cam, lambda t: None, image=lambda t: shaded)
+    assert abs(fit.solid.size[2] / truth.size[2] - 1) < 0.2, fit.solid.size
+    assert np.allclose(fit.solid.size[:2], truth.size[:2], rtol=0.15), fit.solid.size
+    assert fit.height_reason.startswith("face shading"), fit.height_reason
+
+    # a textured box: its faces explain nothing, and the silhouette fit stands
+    textured = np.random.default_rng(1).integers(0, 255, shaded.shape).astype(np.uint8)
+    textured[~mask] = shaded[~mask]
+    fit = build_mesh_fit("green block", mask[None], np.array([True]), cam, lambda t: None, image=lambda t: textured)
+    assert np.allclose(fit.solid.size, silhouette_only.size, rtol=0.02), fit.solid.size
+    assert fit.height_reason.startswith("silhouette fit"), fit.height_reason
 
 
 def test_a_pose_floating_near_the_camera_lands_where_its_ray_meets_the_table() -> None:

@@ -8,10 +8,13 @@ without depth, from the silhouette fit standing on the table plane in the calibr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from video2policy.tools.perception.colors import lab
+from video2policy.tools.perception.faces import choose_height
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import (
     KINDS,
@@ -77,6 +80,7 @@ class MeshFit:
     keyframe_reason: str
     solid: Solid  # metric fit at the key frame (camera units)
     iou: float
+    height_reason: str = ""  # boxes: how the height was settled (silhouette alone, or the faces' shading)
 
     @property
     def proportions(self) -> np.ndarray:
@@ -90,12 +94,19 @@ class MeshFit:
             "keyframe_reason": self.keyframe_reason,
             "solid": self.solid.to_dict(),
             "iou": self.iou,
+            "height_reason": self.height_reason,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> MeshFit:
         return cls(
-            d["kind"], d["kind_reason"], d["keyframe"], d["keyframe_reason"], Solid.from_dict(d["solid"]), d["iou"]
+            d["kind"],
+            d["kind_reason"],
+            d["keyframe"],
+            d["keyframe_reason"],
+            Solid.from_dict(d["solid"]),
+            d["iou"],
+            d.get("height_reason", ""),
         )
 
 
@@ -148,8 +159,26 @@ def build_mesh_fit(
     camera: PinholeCamera,
     ignore: callable,
     trust_name: bool = False,
+    image: Callable[[int], np.ndarray] | None = None,
 ) -> MeshFit:
-    """Fit the object at the first frame, or at the last one when it is hidden at the start (chosen and recorded)."""
+    """Fit the object at the first frame, or at the last one when it is hidden at the start (chosen and recorded).
+
+    A box's height, which its silhouette can leave open, is then settled by the shading of its faces in
+    `image(keyframe)` (RGB at the masks' resolution) when that is given and the camera is known, not a default
+    guess (`faces.choose_height`).
+    """
+    fit = _silhouette_fit(label, masks, seen, camera, ignore, trust_name)
+    if fit.kind == "box" and image is not None and not trust_name:
+        t = fit.keyframe
+        choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab(image(t)))
+        fit.height_reason = choice.reason(float(fit.solid.size[2]))
+        fit.solid, fit.iou = choice.solid, choice.iou
+    return fit
+
+
+def _silhouette_fit(
+    label: str, masks: np.ndarray, seen: np.ndarray, camera: PinholeCamera, ignore: callable, trust_name: bool
+) -> MeshFit:
     T = len(masks)
     first, last = 0, T - 1
     ratio = height_ratio(label)
@@ -159,12 +188,13 @@ def build_mesh_fit(
             cache[kind] = fit_on_table(kind, camera, masks[t], ignore(t), height_ratio=ratio)
         return cache[kind]
 
+    last_in_view = bool(seen[last] and masks[last].any()) and T > 1
     if seen[first] and masks[first].any():
         cache: dict = {}
         kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache)
         solid, iou = fitted(first, kind, cache)
         hidden = hidden_share(solid, camera, masks[first], ignore(first))
-        if hidden <= HIDDEN_SHARE or not (seen[last] and masks[last].any()) or T == 1:
+        if hidden <= HIDDEN_SHARE or not last_in_view:
             return MeshFit(kind, kind_reason, first, f"first frame (silhouette fit IoU {iou:.2f})", solid, iou)
         solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last), height_ratio=ratio)
         hidden_l = hidden_share(solid_l, camera, masks[last], ignore(last))

@@ -45,7 +45,7 @@ from video2policy.tools.perception.track import refine_mask, shadow_like, track_
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "10"
+PIPELINE_VERSION = "11"
 
 
 @dataclass
@@ -218,7 +218,7 @@ class _Run:
             "mesh",
             key,
             stage_backends["mesh"],
-            lambda: self._mesh(named, masks, seen, geometry, ignore, stage_backends["mesh"]),
+            lambda: self._mesh(clip, named, masks, seen, geometry, ignore, stage_backends["mesh"]),
         )
         fits = {n: MeshFit.from_dict(d) for n, d in data["fits"].items()}
 
@@ -460,7 +460,7 @@ class _Run:
             {"masks": tracks.masks, "seen": tracks.seen, "confidence": tracks.confidence},
         )
 
-    def _mesh(self, named, masks, seen, geometry: Geometry, ignore, backend: str) -> tuple[dict, dict]:
+    def _mesh(self, clip, named, masks, seen, geometry: Geometry, ignore, backend: str) -> tuple[dict, dict]:
         if backend != "classical":
             raise PerceptionError("mesh", None, backends.NOT_PACKAGED["mesh"])
         fits = {}
@@ -473,6 +473,7 @@ class _Run:
                 geometry.camera,
                 lambda t, k=k: ignore(t, k),
                 trust_name=geometry.pose_source == "default",
+                image=lambda t: clip.frames[t],
             )
             if fit.iou < 0.5:
                 self.warnings.append(f"mesh: '{obj.label}' is poorly explained by a {fit.kind} (IoU {fit.iou:.2f})")
@@ -484,6 +485,7 @@ class _Run:
                 "keyframe": f.keyframe,
                 "keyframe_reason": f.keyframe_reason,
                 "iou": round(f.iou, 3),
+                **({"height_reason": f.height_reason} if f.height_reason else {}),
             }
             for n, f in fits.items()
         }

@@ -326,7 +326,8 @@ def _principal_yaw(camera: PinholeCamera, mask: np.ndarray, centre: np.ndarray) 
     return (float(np.arctan2(d[1], d[0])),)
 
 
-def _solid_from(kind: str, p: np.ndarray) -> Solid:
+def solid_from(kind: str, p: np.ndarray) -> Solid:
+    """The solid of a fit's parameter vector (position on the table, yaw, log sizes), standing on the table."""
     if kind in ("box", "ellipsoid"):
         x, y, yaw, ll, lw, lh = p
         size = np.exp([ll, lw, lh])
@@ -375,7 +376,7 @@ def fit_on_table(
     pull = height_ratio is not None and kind in ("box", "ellipsoid")
 
     def f(p: np.ndarray) -> float:
-        value = loss(_solid_from(kind, p).surface_points())
+        value = loss(solid_from(kind, p).surface_points())
         if pull:
             value += HEIGHT_PRIOR_WEIGHT * (p[5] - max(p[3], p[4]) - np.log(height_ratio)) ** 2
         return value
@@ -407,12 +408,19 @@ def fit_on_table(
             )
         if best is None or res.fun < best.fun:
             best = res
-    solid = _solid_from(kind, best.x)
+    solid = solid_from(kind, best.x)
     iou = 1.0 - loss(solid.surface_points()) if pull else 1.0 - float(best.fun)
-    if kind in ("box", "ellipsoid") and solid.size[1] > solid.size[0]:  # canonical l >= w: turn the frame 90 deg
+    if kind in ("box", "ellipsoid"):
+        solid = canonical_box(solid)
+    return solid, float(iou)
+
+
+def canonical_box(solid: Solid) -> Solid:
+    """The same box or ellipsoid with length >= width (its frame turned 90 degrees when needed)."""
+    if solid.size[1] > solid.size[0]:
         solid.size = solid.size[[1, 0, 2]]
         solid.rotation = solid.rotation @ _box_rotation(np.pi / 2)
-    return solid, float(iou)
+    return solid
 
 
 def track_solid(
