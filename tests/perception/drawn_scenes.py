@@ -26,8 +26,7 @@ def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
 
 def paint_box(solid: Solid, cam: PinholeCamera, top: tuple, sides: tuple, seed: int = 0) -> np.ndarray:
     """An RGB image of a box lit from above: the silhouette in the sides' colour, the top face brighter, noise."""
-    corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
-    corners = solid.position + (corners * solid.size) @ solid.rotation.T
+    corners = solid.corners()
     uv, _ = cam.project(corners)
     image = np.full((H, W, 3), (235, 230, 200), np.uint8)
     cv2.fillConvexPoly(image, cv2.convexHull(np.round(uv).astype(np.int32)), sides)

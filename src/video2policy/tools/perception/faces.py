@@ -27,8 +27,7 @@ SCAN = (1 / 6, 6.0, 25)  # heights scanned: this range around the fitted height,
 MIN_PIXELS = 40  # below this many object pixels the faces say nothing
 SUPERSAMPLE = 4
 
-_CORNERS = np.array([[sx, sy, sz] for sx in (-0.5, 0.5) for sy in (-0.5, 0.5) for sz in (-0.5, 0.5)])
-# corner indices of each face (as a convex polygon) and the local axis of its outward normal
+# indices into `Solid.corners()` of each face (as a convex polygon) and the local axis of its outward normal
 _FACES = (
     ((4, 5, 7, 6), (1, 0, 0)),
     ((0, 1, 3, 2), (-1, 0, 0)),
@@ -42,11 +41,13 @@ _FACES = (
 class HeightChoice:
     solid: Solid
     iou: float
+    fitted_height: float  # the silhouette fit's
     r2_fit: float  # the silhouette fit's face partition
     r2: float  # the chosen box's
     changed: bool
 
-    def reason(self, fitted_height: float) -> str:
+    @property
+    def reason(self) -> str:
         if not self.changed:
             return (
                 f"silhouette fit (its faces explain R² {self.r2_fit:.2f} of the lightness; "
@@ -54,8 +55,8 @@ class HeightChoice:
             )
         return (
             f"face shading: height {100 * self.solid.size[2]:.1f} cm instead of the silhouette's "
-            f"{100 * fitted_height:.1f} cm (faces explain R² {self.r2:.2f} of the lightness against {self.r2_fit:.2f}; "
-            f"silhouette IoU {self.iou:.2f})"
+            f"{100 * self.fitted_height:.1f} cm (faces explain R² {self.r2:.2f} of the lightness against "
+            f"{self.r2_fit:.2f}; silhouette IoU {self.iou:.2f})"
         )
 
 
@@ -66,7 +67,7 @@ def face_coverage(solid: Solid, camera: PinholeCamera, window: tuple[int, int, i
     of a pixel changes the shares (a thin top face is only a few pixels tall).
     """
     y0, y1, x0, x1 = window
-    corners = solid.position + (_CORNERS * solid.size) @ solid.rotation.T
+    corners = solid.corners()
     uv, z = camera.project(corners)
     if (z < 0.02).any() or np.abs(uv).max() > 1e5:
         return np.zeros((y1 - y0, x1 - x0, 0))
@@ -106,19 +107,26 @@ def face_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, lab_image: np
     return float(1.0 - residual / max(total, 1e-6))
 
 
-def _fit_at_height(loss: SilhouetteLoss, start: np.ndarray, height: float, width: float) -> tuple[Solid, float]:
-    """The box of this height whose silhouette best matches (position, yaw and footprint free)."""
+def _box_params(solid: Solid) -> np.ndarray:
+    """The fit's free parameters of a box of fixed height: position on the table, yaw, log length and width."""
+    return np.array([*solid.position[:2], solid.yaw, *np.log(solid.size[:2])])
+
+
+def _fit_at_height(loss: SilhouetteLoss, start: Solid, height: float, width: float) -> tuple[Solid, float]:
+    """The box of this height whose silhouette best matches (position, yaw and footprint free), from `start`;
+    `width` (the silhouette fit's) sets the first steps of the search."""
 
     def f(q: np.ndarray) -> float:
         return loss(solid_from("box", np.array([*q, np.log(height)])).surface_points())
 
     steps = np.array([0.2 * width, 0.2 * width, 0.3, 0.25, 0.25])
+    q0 = _box_params(start)
     res = minimize(
         f,
-        start,
+        q0,
         method="Nelder-Mead",
         options={
-            "initial_simplex": np.vstack([start, start + np.diag(steps)]),
+            "initial_simplex": np.vstack([q0, q0 + np.diag(steps)]),
             "xatol": 1e-5,
             "fatol": 1e-6,
             "maxfev": 500,
@@ -136,30 +144,31 @@ def choose_height(
     lab_image: np.ndarray,
 ) -> HeightChoice:
     """Scan box heights around the silhouette fit; keep the one whose faces best explain the lightness."""
+    fitted_height = float(solid.size[2])
     r2_fit = face_r2(solid, camera, mask, lab_image)
+    unchanged = HeightChoice(solid, iou, fitted_height, r2_fit, r2_fit, False)
     if mask.sum() < MIN_PIXELS:
-        return HeightChoice(solid, iou, r2_fit, r2_fit, False)
+        return unchanged
     loss = SilhouetteLoss(camera, mask, ignore, free_weight=FIT_FREE_WEIGHT)
-    start = np.array([*solid.position[:2], solid.yaw, *np.log(solid.size[:2])])
     width = float(solid.size[:2].max())
     low, high, n = SCAN
-    heights = solid.size[2] * np.exp(np.linspace(np.log(low), np.log(high), n))
-    scanned = [(*_fit_at_height(loss, start, h, width), h) for h in heights]
+    heights = fitted_height * np.exp(np.linspace(np.log(low), np.log(high), n))
+    scanned = [_fit_at_height(loss, solid, h, width) for h in heights]
     best = _best(scanned, iou, camera, mask, lab_image)
     if best is None:
-        return HeightChoice(solid, iou, r2_fit, r2_fit, False)
+        return unchanged
     i = best[3]
     finer = np.exp(np.linspace(np.log(heights[max(i - 1, 0)]), np.log(heights[min(i + 1, n - 1)]), 9))
-    start = np.array([*scanned[i][0].position[:2], scanned[i][0].yaw, *np.log(scanned[i][0].size[:2])])
-    best = _best([(*_fit_at_height(loss, start, h, width), h) for h in finer], iou, camera, mask, lab_image) or best
+    finely = [_fit_at_height(loss, scanned[i][0], h, width) for h in finer]
+    best = _best(finely, iou, camera, mask, lab_image) or best
     chosen, chosen_iou, r2 = best[:3]
     if r2 < max(r2_fit + MIN_GAIN, MIN_R2):
-        return HeightChoice(solid, iou, r2_fit, r2_fit, False)
-    return HeightChoice(canonical_box(chosen), chosen_iou, r2_fit, r2, True)
+        return unchanged
+    return HeightChoice(canonical_box(chosen), chosen_iou, fitted_height, r2_fit, r2, True)
 
 
 def _best(
-    scanned: list[tuple[Solid, float, float]],
+    scanned: list[tuple[Solid, float]],
     iou: float,
     camera: PinholeCamera,
     mask: np.ndarray,
@@ -167,7 +176,7 @@ def _best(
 ) -> tuple[Solid, float, float, int] | None:
     """The candidate with the largest face R² among those whose silhouette IoU is within the slack of `iou`."""
     best = None
-    for i, (candidate, candidate_iou, _) in enumerate(scanned):
+    for i, (candidate, candidate_iou) in enumerate(scanned):
         if candidate_iou < iou - IOU_SLACK:
             continue
         r2 = face_r2(candidate, camera, mask, lab_image)

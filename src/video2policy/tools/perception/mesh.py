@@ -171,7 +171,7 @@ def build_mesh_fit(
     if fit.kind == "box" and image is not None and not trust_name:
         t = fit.keyframe
         choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab(image(t)))
-        fit.height_reason = choice.reason(float(fit.solid.size[2]))
+        fit.height_reason = choice.reason
         fit.solid, fit.iou = choice.solid, choice.iou
     return fit
 

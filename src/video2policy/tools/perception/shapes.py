@@ -134,6 +134,10 @@ class Solid:
     def surface_points(self) -> np.ndarray:
         return self.position + scaled_points(self.kind, self.size) @ self.rotation.T
 
+    def corners(self) -> np.ndarray:
+        """The 8 corners of its bounding box (x slowest, z fastest, as `unit_points("box")`), in the table frame."""
+        return self.position + (_UNIT["box"] * self.size) @ self.rotation.T
+
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,

@@ -28,9 +28,7 @@ def draw_frame(
         if mask is not None and mask.any():
             out[mask] = (0.55 * out[mask] + 0.45 * np.array(colour)).astype(np.uint8)
         if solid is not None:
-            corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
-            pts = solid.position + (corners * solid.size) @ solid.rotation.T
-            uv, depth = camera.project(pts)
+            uv, depth = camera.project(solid.corners())
             if (depth > 0).all():
                 for a, b in BOX_EDGES:
                     cv2.line(
