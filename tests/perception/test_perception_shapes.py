@@ -146,6 +146,24 @@ def test_a_box_height_the_silhouette_leaves_open_is_read_from_its_faces_shading(
     assert fit.height_reason.startswith("silhouette fit"), fit.height_reason
 
 
+def test_a_box_height_its_first_frame_leaves_open_is_read_at_the_last_frame() -> None:
+    # a hand's shadow lies across the box at the start: its faces explain nothing there; pushed into the light,
+    # the last frame's faces settle the height, and the last frame becomes the key frame
+    cam = camera()
+    yaw = Rotation.from_euler("z", 0.05).as_matrix()
+    start = Solid("box", np.array([0.1, 0.04, 0.02]), np.array([0.03, 0.08, 0.01]), yaw)
+    end = Solid("box", start.size, np.array([-0.05, 0.08, 0.01]), yaw)
+    masks = np.stack([draw(start, cam), draw(end, cam)])
+    shaded = paint_box(start, cam, top=(90, 200, 90), sides=(40, 130, 40))
+    in_shadow = np.random.default_rng(1).integers(0, 255, shaded.shape).astype(np.uint8)
+    in_shadow[~masks[0]] = shaded[~masks[0]]
+    frames = [in_shadow, paint_box(end, cam, top=(90, 200, 90), sides=(40, 130, 40))]
+    fit = build_mesh_fit("green block", masks, np.array([True, True]), cam, lambda t: None, image=frames.__getitem__)
+    assert fit.keyframe == 1, fit.keyframe_reason
+    assert abs(fit.solid.size[2] / start.size[2] - 1) < 0.2, fit.solid.size
+    assert fit.height_reason.startswith("face shading"), fit.height_reason
+
+
 def test_a_pose_floating_near_the_camera_lands_where_its_ray_meets_the_table() -> None:
     # one view cannot tell a fork held near the camera from the same fork lying further away (in a container):
     # the landing reading starts on the camera ray through the floating pose and must find the resting one

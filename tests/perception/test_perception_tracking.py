@@ -1,6 +1,7 @@
 """Mask pieces of the classical backend on small drawn images (no video, fast).
 
-A black object lifted in front of a black backdrop, and a dropped object the pose tracker must find again.
+A black object lifted in front of a black backdrop, an orange bar whose lit top saturates once a shadow has passed,
+and a dropped object the pose tracker must find again.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from drawn_scenes import camera, draw
 
+from video2policy.tools.perception.colors import clipped_highlight
 from video2policy.tools.perception.pose import track_poses
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.track import track_masks
@@ -41,6 +43,41 @@ def test_a_dark_object_lifted_in_front_of_a_dark_backdrop_keeps_its_own_mask() -
     tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "black"}, region=region)
     ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
     assert min(ious[-4:]) > 0.7, ious  # in front of the backdrop, the backdrop is not taken for the cup
+
+
+def _shadow_then_light_clip() -> tuple[np.ndarray, list[np.ndarray]]:
+    """An orange bar (top and front face) in a hand's cast shadow in the first frame, then in full light and pushed
+    left; lit, its top saturates: red pins at 255 and the top looks yellow, not the orange of its shaded key frame."""
+    frames, truths = [], []
+    for t in range(12):
+        frame = np.full((120, 160, 3), TABLE, np.uint8)
+        x = 80 - 2 * t
+        top, front = ((160, 85, 25), (110, 55, 15)) if t == 0 else ((255, 183, 40), (200, 105, 30))
+        if t == 0:
+            frame[30:90, 50:140] = (170, 163, 136)  # the shadow falls on the table as well
+        frame[52:62, x : x + 50] = top
+        frame[62:68, x : x + 50] = front
+        truth = np.zeros((120, 160), bool)
+        truth[52:68, x : x + 50] = True
+        frames.append(frame)
+        truths.append(truth)
+    return np.stack(frames), truths
+
+
+def test_an_object_whose_lit_top_saturates_keeps_its_top_in_the_mask() -> None:
+    frames, truths = _shadow_then_light_clip()
+    region = np.ones((120, 160), bool)
+    tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "orange"}, region=region)
+    ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+    assert min(ious[1:]) > 0.8, ious
+
+
+def test_a_saturated_highlight_is_told_from_the_table_and_from_white_things() -> None:
+    pixels = np.array([[(255, 183, 40), (255, 250, 220), (249, 236, 188), (200, 105, 30)]], np.uint8)
+    orange = np.array([[160.0, 85.0, 25.0]])
+    assert clipped_highlight(pixels, orange).tolist() == [[True, False, False, False]]  # unclipped: the model's job
+    white = np.array([[220.0, 215.0, 205.0]])
+    assert not clipped_highlight(pixels, white).any()  # it brightens into the colour of a cream table
 
 
 def test_a_dropped_object_that_outran_its_track_is_found_again() -> None:

@@ -159,3 +159,41 @@ def word_region(word: str, image_lab: np.ndarray) -> np.ndarray:
     nearest = np.array(words)[np.argmin(diff, axis=-1)]
     mine = np.abs(np.angle(np.exp(1j * (hue - own))))
     return (chroma > max(12.0, 0.35 * p_chroma)) & (nearest == word) & (mine < np.radians(30))
+
+
+CLIP_LEVEL = 250  # a channel at or above this has saturated: the camera lost what was beyond it
+HIGHLIGHT_TOLERANCE = 25.0  # RGB distance from a colour's brightening path still counted as on it
+DOMINANCE = 1.5  # a colour's strongest channel must exceed the next by this factor to saturate on its own
+
+
+def reference_colors(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A few RGB colours (K, 3) that stand for an object: the medians of its darker, middle and lighter thirds."""
+    pixels = image[mask].astype(np.float64)
+    if len(pixels) < 3:
+        return np.zeros((0, 3))
+    order = np.argsort(pixels.sum(axis=1))
+    return np.array([np.median(part, axis=0) for part in np.array_split(pixels[order], 3)])
+
+
+def clipped_highlight(image: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Pixels (H, W, 3 RGB uint8) that show one of `references` lit so brightly that its strongest channel clipped.
+
+    A camera saturates the lit top of an orange pen into yellow: red is pinned at 255 and the hue is gone, so a
+    colour model learnt in shade calls it another colour. Such a pixel still lies on the path the reference takes
+    as it brightens (strongest channel at 255, the others growing in proportion until they clip too). Only strongly
+    coloured references count: a white or yellow object brightens into the colour of a cream table.
+    """
+    rgb = image.astype(np.float64)
+    found = np.zeros(image.shape[:2], bool)
+    for ref in np.asarray(references, np.float64):
+        order = np.argsort(ref)[::-1]
+        strongest, others = order[0], order[1:]
+        if ref[strongest] < DOMINANCE * max(ref[order[1]], 1.0):
+            continue
+        # the scale that best explains the unclipped channels, at least the one that saturates the strongest
+        scale = (rgb[..., others] @ ref[others]) / max(float(ref[others] @ ref[others]), 1e-6)
+        scale = np.maximum(scale, 255.0 / max(ref[strongest], 1.0))
+        path = np.minimum(scale[..., None] * ref, 255.0)
+        near = np.linalg.norm(rgb - path, axis=-1) < HIGHLIGHT_TOLERANCE
+        found |= near & (rgb[..., strongest] >= CLIP_LEVEL)
+    return found

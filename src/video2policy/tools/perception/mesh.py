@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from video2policy.tools.perception.colors import lab
-from video2policy.tools.perception.faces import choose_height
+from video2policy.tools.perception.faces import IOU_SLACK, MIN_R2, choose_height
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import (
     KINDS,
@@ -23,6 +23,7 @@ from video2policy.tools.perception.shapes import (
     fit_on_table,
     height_ratio,
     name_kinds,
+    track_solid,
 )
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
@@ -173,7 +174,46 @@ def build_mesh_fit(
         choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab(image(t)))
         fit.height_reason = choice.reason
         fit.solid, fit.iou = choice.solid, choice.iou
+        if not choice.changed and max(choice.r2_fit, choice.r2) < MIN_R2:  # its faces say nothing here
+            _height_from_other_end(fit, label, masks, seen, camera, ignore, image)
     return fit
+
+
+def _height_from_other_end(
+    fit: MeshFit,
+    label: str,
+    masks: np.ndarray,
+    seen: np.ndarray,
+    camera: PinholeCamera,
+    ignore: callable,
+    image: Callable[[int], np.ndarray],
+) -> None:
+    """When the key frame's faces say nothing (a hand's shadow across the box), read them at the clip's other end.
+
+    The box is refitted there and becomes the key frame only if its faces settle the height and it is in view,
+    no more hidden and fitted about as well as at the key frame, and if a box of the size read there also fits
+    the key frame's silhouette within IOU_SLACK of the key frame's own fit.
+    """
+    other = len(masks) - 1 if fit.keyframe == 0 else 0
+    if other == fit.keyframe or not (seen[other] and masks[other].any()):
+        return
+    solid, iou = fit_on_table("box", camera, masks[other], ignore(other), height_ratio=height_ratio(label))
+    key = fit.keyframe
+    hidden_key = hidden_share(fit.solid, camera, masks[key], ignore(key))
+    if iou < fit.iou - 0.05 or hidden_share(solid, camera, masks[other], ignore(other)) > max(HIDDEN_SHARE, hidden_key):
+        return
+    choice = choose_height(solid, iou, camera, masks[other], ignore(other), lab(image(other)))
+    if not choice.changed:
+        return
+    # the size read there must also explain the key frame's silhouette (about as well as its own fit did)
+    placed = Solid("box", choice.solid.size, fit.solid.position.copy(), fit.solid.rotation)
+    _, iou_key = track_solid(placed, camera, masks[key], ignore(key), on_table=True)
+    if iou_key < fit.iou - IOU_SLACK:
+        return
+    end = "last" if other else "first"
+    fit.keyframe_reason = f"{end} frame: its faces settle the height, not those of frame {key} ({fit.keyframe_reason})"
+    fit.keyframe, fit.solid, fit.iou = other, choice.solid, choice.iou
+    fit.height_reason = choice.reason
 
 
 def _silhouette_fit(

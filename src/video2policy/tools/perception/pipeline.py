@@ -45,7 +45,7 @@ from video2policy.tools.perception.track import refine_mask, shadow_like, track_
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "12"
 
 
 @dataclass

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import binary_fill_holes
 
-from video2policy.tools.perception.colors import ColorModel, lab, word_region
+from video2policy.tools.perception.colors import ColorModel, clipped_highlight, lab, reference_colors, word_region
 
 LOST_FRACTION = 0.3  # less than this share of the expected area: occluded
 MERGED_FRACTION = 2.5  # more than this: merged with something of the same colour
@@ -165,12 +165,13 @@ def track_masks(
         table = region & (np.linalg.norm(lab_of(0) - np.median(lab_of(0)[region], axis=0), axis=-1) < 12)
         table_lab = np.median(lab_of(0)[table], axis=0) if table.sum() > 100 else None
     shadow_free = {}  # objects of a shadow's colour (dark, the table's tint) cannot be told from shadows
-    models = {}
+    models, references = {}, {}
     for k, (t0, mask, core) in key_masks.items():
         shadow_free[k] = table_lab is not None and shadow_like(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
         inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         models[k] = ColorModel(lab_of(t0), inner if inner.sum() >= 20 else core, background=~ring)
+        references[k] = reference_colors(frames[t0], inner if inner.sum() >= 20 else core)
         masks[t0, k], conf[t0, k], seen[t0, k] = mask, 1.0, True
     total, done = T * K, K
     for k, (t0, mask0, _) in key_masks.items():
@@ -188,7 +189,9 @@ def track_masks(
                     shade = ~shadow_like(lab_of(t), table_lab)
                     sup = shade if sup is None else sup & shade
                 scenery = _scenery(frames[t], frames[t0], mask0)
-                mask, ok = _segment_near(frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k))
+                mask, ok = _segment_near(
+                    frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k]
+                )
                 if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
                     # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
                     found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery)
@@ -242,6 +245,7 @@ def _segment_near(
     ref_area: float,
     support: np.ndarray | None,
     word: str | None = None,
+    references: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     x0, y0, x1, y1 = _box(predicted)
     h, w = predicted.shape
@@ -250,6 +254,8 @@ def _segment_near(
     prob = model.probability(image_lab[Y0:Y1, X0:X1])
     if word:
         prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
+    if references is not None and len(references):  # its colour saturated where the light is strongest
+        prob = np.maximum(prob, 0.6 * clipped_highlight(image[Y0:Y1, X0:X1], references))
     fg = prob > 0.5
     if support is not None:
         fg &= support[Y0:Y1, X0:X1]
