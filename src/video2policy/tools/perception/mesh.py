@@ -27,6 +27,7 @@ from video2policy.tools.perception.shapes import (
 )
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
+OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if the fit there is about as good
 PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
 
 # Typical largest extent (metres) of things people name, used only when nothing metric is known (no depth, no
@@ -200,7 +201,8 @@ def _height_from_other_end(
     solid, iou = fit_on_table("box", camera, masks[other], ignore(other), height_ratio=height_ratio(label))
     key = fit.keyframe
     hidden_key = hidden_share(fit.solid, camera, masks[key], ignore(key))
-    if iou < fit.iou - 0.05 or hidden_share(solid, camera, masks[other], ignore(other)) > max(HIDDEN_SHARE, hidden_key):
+    hidden_other = hidden_share(solid, camera, masks[other], ignore(other))
+    if iou < fit.iou - OTHER_END_IOU_SLACK or hidden_other > max(HIDDEN_SHARE, hidden_key):
         return
     choice = choose_height(solid, iou, camera, masks[other], ignore(other), lab(image(other)))
     if not choice.changed:
@@ -238,7 +240,7 @@ def _silhouette_fit(
             return MeshFit(kind, kind_reason, first, f"first frame (silhouette fit IoU {iou:.2f})", solid, iou)
         solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last), height_ratio=ratio)
         hidden_l = hidden_share(solid_l, camera, masks[last], ignore(last))
-        if hidden_l < hidden - 0.05 and iou_l > iou - 0.05:
+        if hidden_l < hidden - 0.05 and iou_l > iou - OTHER_END_IOU_SLACK:
             reason = (
                 f"last frame: the object is partly hidden at the start ({100 * hidden:.0f} % of it then, "
                 f"{100 * hidden_l:.0f} % at the end; fit IoU {iou:.2f} first, {iou_l:.2f} last)"

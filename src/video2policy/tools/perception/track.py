@@ -170,8 +170,9 @@ def track_masks(
         shadow_free[k] = table_lab is not None and shadow_like(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
         inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        models[k] = ColorModel(lab_of(t0), inner if inner.sum() >= 20 else core, background=~ring)
-        references[k] = reference_colors(frames[t0], inner if inner.sum() >= 20 else core)
+        sure = inner if inner.sum() >= 20 else core
+        models[k] = ColorModel(lab_of(t0), sure, background=~ring)
+        references[k] = reference_colors(frames[t0], sure)
         masks[t0, k], conf[t0, k], seen[t0, k] = mask, 1.0, True
     total, done = T * K, K
     for k, (t0, mask0, _) in key_masks.items():
