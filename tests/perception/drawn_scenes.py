@@ -33,3 +33,42 @@ def paint_box(solid: Solid, cam: PinholeCamera, top: tuple, sides: tuple, seed: 
     cv2.fillConvexPoly(image, cv2.convexHull(np.round(uv[corners[:, 2] > solid.position[2]]).astype(np.int32)), top)
     noise = np.random.default_rng(seed).normal(0, 3, image.shape)
     return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def render_solid(
+    solid: Solid, cam: PinholeCamera, rgba: tuple = (0.9, 0.5, 0.15, 1.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """An upright cylinder or capsule on a table rendered by MuJoCo (its own lighting and shading, not ours) from
+    `cam`: the RGB image and the object's mask."""
+    import mujoco
+
+    from video2policy.scene import Camera, Intrinsics
+    from video2policy.tools.perception.geometry import quat_wxyz
+    from video2policy.tools.sim.builder import mujoco_camera_from_cv
+
+    spec = mujoco.MjSpec()
+    spec.visual.headlight.ambient = (0.3, 0.3, 0.3)
+    spec.visual.headlight.diffuse = (0.3, 0.3, 0.3)
+    world = spec.worldbody
+    sun = mujoco.mjtLightType.mjLIGHT_DIRECTIONAL
+    world.add_light(pos=(0.1, -0.2, 1.0), dir=(-0.1, 0.2, -1.0), diffuse=(0.7, 0.7, 0.7), type=sun)
+    world.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=(1, 1, 0.01), rgba=(0.92, 0.9, 0.78, 1))
+    radius = solid.size[0] / 2
+    if solid.kind == "capsule":
+        geom_type, half = mujoco.mjtGeom.mjGEOM_CAPSULE, solid.size[2] / 2 - radius
+    else:
+        geom_type, half = mujoco.mjtGeom.mjGEOM_CYLINDER, solid.size[2] / 2
+    world.add_geom(type=geom_type, size=(radius, half, 0), pos=solid.position, rgba=rgba)
+    intrinsics = Intrinsics(fx=cam.fx, fy=cam.fy, cx=cam.cx, cy=cam.cy, width=W, height=H)
+    pos, quat, fovy = mujoco_camera_from_cv(Camera(intrinsics=intrinsics, position=cam.t, quat=quat_wxyz(cam.R)))
+    world.add_camera(name="view", pos=pos, quat=quat, fovy=fovy)
+    model = spec.compile()
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    with mujoco.Renderer(model, height=H, width=W) as renderer:
+        renderer.update_scene(data, camera="view")
+        rgb = renderer.render().copy()
+        renderer.enable_segmentation_rendering()
+        renderer.update_scene(data, camera="view")
+        segmentation = renderer.render()[..., 0].copy()
+    return rgb, segmentation == 1

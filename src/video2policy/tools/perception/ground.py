@@ -18,9 +18,11 @@ from scipy.optimize import linear_sum_assignment
 from video2policy.tools.perception.caption import NamedObject
 from video2policy.tools.perception.colors import (
     COLOR_WORDS,
+    clipped_highlight,
     color_match,
     color_word,
     lab,
+    reference_colors,
     skin_like,
     typical_color,
     word_region,
@@ -328,6 +330,20 @@ def _faces(mask: np.ndarray, rivals: np.ndarray, own: np.ndarray) -> np.ndarray:
 
 
 NOTCH_SHARE = 0.25  # notches larger than this share of the mask are not a highlight or a shaded face
+
+
+def lit_highlights(mask: np.ndarray, image: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Saturated highlights of the object's own colours that touch its mask (`colors.clipped_highlight`).
+
+    Colour grounding drops a lit top whose strongest channel clipped (an orange bottle's top looks yellow); where
+    such a highlight joins the mask, it is the object's top, not something beside it.
+    """
+    if mask.sum() < 10:
+        return np.zeros_like(mask)
+    lit = clipped_highlight(image, reference_colors(image, mask)) & ~mask & ~others
+    _, labels = cv2.connectedComponents(lit.astype(np.uint8))
+    touching = np.unique(labels[cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)])
+    return np.isin(labels, touching[touching > 0])
 
 
 def fill_notches(mask: np.ndarray, image_lab: np.ndarray, table: np.ndarray, others: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from video2policy.tools.perception import shading
 from video2policy.tools.perception.colors import lab
 from video2policy.tools.perception.faces import IOU_SLACK, MIN_R2, choose_height
 from video2policy.tools.perception.geometry import PinholeCamera
@@ -28,6 +29,7 @@ from video2policy.tools.perception.shapes import (
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
 OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if the fit there is about as good
+NAME_TIE = 0.01  # the name's first kind wins over its alternatives unless their silhouette fits this much better
 PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
 
 # Typical largest extent (metres) of things people name, used only when nothing metric is known (no depth, no
@@ -127,11 +129,14 @@ def choose_kind(
     ignore: np.ndarray | None,
     trust_name: bool = False,
     fits: dict[str, tuple[Solid, float]] | None = None,
+    lab_image: np.ndarray | None = None,
 ) -> tuple[str, str]:
     """The name's primitive unless another one explains the silhouette clearly better (or `trust_name`).
 
     Quick fits of every kind pick a rival; the name's kinds and that rival are then fitted fully (into `fits`,
     for the caller to reuse) and compared, since a quick fit can stop in a poor local optimum (a turned box).
+    Among a name's kinds (a bottle: cylinder or capsule) the silhouette decides, unless the object's shading in
+    `lab_image` (the frame in CIELAB) clearly favours another one (`shading.shading_r2`).
     """
     fits = {} if fits is None else fits
     kinds = name_kinds(label)
@@ -147,11 +152,38 @@ def choose_kind(
     iou = {k: v[1] for k, v in fits.items()}
     best = max(iou, key=lambda k: iou[k] - 0.004 * PARAMS[k])
     if prior:
-        named = max(kinds, key=lambda k: iou[k])
+        named = max(kinds, key=lambda k: iou[k] + (NAME_TIE if k == prior else 0.0))
+        reason = f"from the name ('{label}' suggests a {prior}; {named} silhouette IoU {iou[named]:.2f})"
+        if lab_image is not None:
+            named, reason = _named_kind_by_shading(label, named, reason, fits, camera, mask, lab_image)
         if iou[named] >= iou[best] - 0.06:
-            return named, f"from the name ('{label}' suggests a {prior}; {named} silhouette IoU {iou[named]:.2f})"
+            return named, reason
         return best, f"from the silhouette ({best} IoU {iou[best]:.2f} beats the name's {named} {iou[named]:.2f})"
     return best, f"from the silhouette (best IoU {iou[best]:.2f} among {', '.join(KINDS)})"
+
+
+def _named_kind_by_shading(
+    label: str,
+    named: str,
+    reason: str,
+    fits: dict[str, tuple[Solid, float]],
+    camera: PinholeCamera,
+    mask: np.ndarray,
+    lab_image: np.ndarray,
+) -> tuple[str, str]:
+    """The name's round kind whose surface normals explain the lightness clearly best, else `named` as it was."""
+    kinds = [k for k in name_kinds(label) if k in shading.ROUND_KINDS]
+    if named not in kinds or len(kinds) < 2:
+        return named, reason
+    r2 = {k: shading.shading_r2(fits[k][0], camera, mask, lab_image) for k in kinds}
+    shaded = max(r2, key=r2.get)
+    if shaded == named or r2[shaded] < max(r2[named] + shading.MIN_GAIN, shading.MIN_R2):
+        return named, reason
+    return shaded, (
+        f"from the name and the shading ('{label}' may be a {' or a '.join(kinds)}; the {shaded}'s surface explains "
+        f"R² {r2[shaded]:.2f} of the lightness, the {named}'s {r2[named]:.2f}; {shaded} silhouette IoU "
+        f"{fits[shaded][1]:.2f})"
+    )
 
 
 def build_mesh_fit(
@@ -169,7 +201,7 @@ def build_mesh_fit(
     `image(keyframe)` (RGB at the masks' resolution) when that is given and the camera is known, not a default
     guess (`faces.choose_height`).
     """
-    fit = _silhouette_fit(label, masks, seen, camera, ignore, trust_name)
+    fit = _silhouette_fit(label, masks, seen, camera, ignore, trust_name, image)
     if fit.kind == "box" and image is not None and not trust_name:
         t = fit.keyframe
         choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab(image(t)))
@@ -219,11 +251,20 @@ def _height_from_other_end(
 
 
 def _silhouette_fit(
-    label: str, masks: np.ndarray, seen: np.ndarray, camera: PinholeCamera, ignore: callable, trust_name: bool
+    label: str,
+    masks: np.ndarray,
+    seen: np.ndarray,
+    camera: PinholeCamera,
+    ignore: callable,
+    trust_name: bool,
+    image: Callable[[int], np.ndarray] | None,
 ) -> MeshFit:
     T = len(masks)
     first, last = 0, T - 1
     ratio = height_ratio(label)
+
+    def lab_at(t: int) -> np.ndarray | None:
+        return lab(image(t)) if image is not None else None
 
     def fitted(t: int, kind: str, cache: dict) -> tuple[Solid, float]:
         if kind not in cache:
@@ -233,7 +274,7 @@ def _silhouette_fit(
     last_in_view = bool(seen[last] and masks[last].any()) and T > 1
     if seen[first] and masks[first].any():
         cache: dict = {}
-        kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache)
+        kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache, lab_at(first))
         solid, iou = fitted(first, kind, cache)
         hidden = hidden_share(solid, camera, masks[first], ignore(first))
         if hidden <= HIDDEN_SHARE or not last_in_view:
@@ -249,7 +290,7 @@ def _silhouette_fit(
         reason = f"first frame (fit IoU {iou:.2f}, {100 * hidden:.0f} % possibly hidden; the last is no better)"
         return MeshFit(kind, kind_reason, first, reason, solid, iou)
     cache = {}
-    kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name, cache)
+    kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name, cache, lab_at(last))
     solid, iou = fitted(last, kind, cache)
     return MeshFit(kind, kind_reason, last, "last frame: the object is hidden at the start", solid, iou)
 

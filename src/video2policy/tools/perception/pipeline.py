@@ -33,6 +33,7 @@ from video2policy.tools.perception.ground import (
     candidates_rgb,
     fill_notches,
     ground_objects,
+    lit_highlights,
     parse_hint,
     table_region,
 )
@@ -45,7 +46,7 @@ from video2policy.tools.perception.track import refine_mask, shadow_like, track_
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "12"
+PIPELINE_VERSION = "13"
 
 
 @dataclass
@@ -400,6 +401,10 @@ class _Run:
                         others |= o.mask
                 for mask in taken:
                     others |= mask
+                lit = lit_highlights(g.mask, image, others)
+                if lit.any():
+                    core = None if g.core is None else g.core | lit
+                    g = found[name] = Grounding(g.mask | lit, g.box, g.score, g.method + " + highlights", core)
                 notches = fill_notches(g.mask, image_lab, table_px, others)
                 if notches.any():
                     core = None if g.core is None else g.core | notches

@@ -145,11 +145,17 @@ def track_poses(
                         free, iou_f = free_a, iou_a
                     if iou_above >= iou_f - ABOVE_SLACK:  # picked straight up: as good, and the likelier story
                         free, iou_f = above, iou_above
-                if lifted:
+                final = not 0 <= t + direction < T  # where the clip ends, the object has mostly been put down
+                if final and not lifted:  # resting until the last frame, it was not picked up in it: it may
+                    rolled, iou_rolled = track_solid(  # have rolled or tipped over where it lay
+                        resting, camera, masks[t], ign, tilt=True, on_table=True, max_step=step
+                    )
+                    if iou_rolled > iou_r + TILT_GAIN:
+                        resting, iou_r = rolled, iou_rolled
+                elif lifted:
                     lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
                 else:
                     lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
-                final = not 0 <= t + direction < T  # where the clip ends, the object has mostly been put down
                 if lifted and (final or _at_rest(masks, seen, t, direction)):
                     landed = _landing(free, camera, masks[t], ign)
                     if landed is not None and landed[1] >= iou_f - LAND_SLACK:
