@@ -52,7 +52,7 @@ def surface_normals(solid: Solid, camera: PinholeCamera, uv: np.ndarray) -> tupl
 
     # the side: x² + y² = 1 between the ends
     side_ends = 1.0 if half is None else half
-    for t, valid in _quadratic_roots(rays[:, :2], origin[:2], 1.0):
+    for t, valid in _unit_roots(rays[:, :2], origin[:2]):
         z = origin[2] + t * rays[:, 2]
         keep(t, valid & (np.abs(z) <= side_ends), lambda p: p * [1.0, 1.0, 0.0])
     if half is None:  # flat ends at z = ±1
@@ -64,7 +64,7 @@ def surface_normals(solid: Solid, camera: PinholeCamera, uv: np.ndarray) -> tupl
     else:  # round ends: unit spheres at z = ±half, each the half beyond it
         for end in dict.fromkeys((half, -half)):  # one sphere when half is 0
             centre = np.array([0.0, 0.0, end])
-            for t, valid in _quadratic_roots(rays, origin - centre, 1.0):
+            for t, valid in _unit_roots(rays, origin - centre):
                 z = origin[2] + t * rays[:, 2]
                 beyond = np.sign(end) * (z - end) >= 0
                 keep(t, valid & beyond, lambda p, c=centre: p - c)
@@ -74,11 +74,11 @@ def surface_normals(solid: Solid, camera: PinholeCamera, uv: np.ndarray) -> tupl
     return normals @ solid.rotation.T, hit
 
 
-def _quadratic_roots(d: np.ndarray, o: np.ndarray, radius: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Both ray parameters t where |o + t·d| = radius (rows of d; o shared), each with where it exists."""
+def _unit_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both ray parameters t where |o + t·d| = 1 (rows of d; o shared), each with where it exists."""
     a = np.maximum((d * d).sum(axis=1), 1e-12)
     b = 2.0 * d @ o
-    c = o @ o - radius**2
+    c = o @ o - 1.0
     disc = b * b - 4 * a * c
     root = np.sqrt(np.maximum(disc, 0.0))
     return [((-b - root) / (2 * a), disc >= 0), ((-b + root) / (2 * a), disc >= 0)]
