@@ -21,19 +21,28 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
-def _backdrop_clip() -> tuple[np.ndarray, list[np.ndarray]]:
-    """A dark cup lifted from the table into a black backdrop (the top third of the image)."""
+def _clip(paint) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Twelve 160×120 frames and true masks: `paint(t, frame, truth)` draws frame t on a table-coloured image."""
     frames, truths = [], []
     for t in range(12):
-        frame = np.zeros((120, 160, 3), np.uint8)
-        frame[40:] = TABLE
-        y = 70 - 5 * t
-        frame[y : y + 24, 70:90] = (32, 32, 36)  # the cup: near black, yet not the backdrop's black
+        frame = np.full((120, 160, 3), TABLE, np.uint8)
         truth = np.zeros((120, 160), bool)
-        truth[y : y + 24, 70:90] = True
+        paint(t, frame, truth)
         frames.append(frame)
         truths.append(truth)
     return np.stack(frames), truths
+
+
+def _backdrop_clip() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A dark cup lifted from the table into a black backdrop (the top third of the image)."""
+
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
+        frame[:40] = 0
+        y = 70 - 5 * t
+        frame[y : y + 24, 70:90] = (32, 32, 36)  # the cup: near black, yet not the backdrop's black
+        truth[y : y + 24, 70:90] = True
+
+    return _clip(paint)
 
 
 def test_a_dark_object_lifted_in_front_of_a_dark_backdrop_keeps_its_own_mask() -> None:
@@ -48,20 +57,17 @@ def test_a_dark_object_lifted_in_front_of_a_dark_backdrop_keeps_its_own_mask() -
 def _shadow_then_light_clip() -> tuple[np.ndarray, list[np.ndarray]]:
     """An orange bar (top and front face) in a hand's cast shadow in the first frame, then in full light and pushed
     left; lit, its top saturates: red pins at 255 and the top looks yellow, not the orange of its shaded key frame."""
-    frames, truths = [], []
-    for t in range(12):
-        frame = np.full((120, 160, 3), TABLE, np.uint8)
+
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
         x = 80 - 2 * t
         top, front = ((160, 85, 25), (110, 55, 15)) if t == 0 else ((255, 183, 40), (200, 105, 30))
         if t == 0:
             frame[30:90, 50:140] = (170, 163, 136)  # the shadow falls on the table as well
         frame[52:62, x : x + 50] = top
         frame[62:68, x : x + 50] = front
-        truth = np.zeros((120, 160), bool)
         truth[52:68, x : x + 50] = True
-        frames.append(frame)
-        truths.append(truth)
-    return np.stack(frames), truths
+
+    return _clip(paint)
 
 
 def test_an_object_whose_lit_top_saturates_keeps_its_top_in_the_mask() -> None:

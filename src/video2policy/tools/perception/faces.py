@@ -24,7 +24,7 @@ IOU_SLACK = 0.03  # a candidate may explain the silhouette this much worse than 
 MIN_GAIN = 0.05  # the faces must explain this much more of the lightness variance to move the height
 MIN_R2 = 0.5  # and at least this much of it: below, the object is textured or too dark for faces to tell
 SCAN = (1 / 6, 6.0, 25)  # heights scanned: this range around the fitted height, log-spaced points
-MIN_PIXELS = 40  # below this many object pixels the faces say nothing
+MIN_PIXELS = 40  # below this many object pixels the shading says nothing
 SUPERSAMPLE = 4
 
 # indices into `Solid.corners()` of each face (as a convex polygon) and the local axis of its outward normal
@@ -83,6 +83,19 @@ def face_coverage(solid: Solid, camera: PinholeCamera, window: tuple[int, int, i
     return np.stack(layers, axis=-1) if layers else np.zeros((y1 - y0, x1 - x0, 0))
 
 
+def inner_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ys, xs) of the mask without its rim, where an object's shading is not mixed with what lies behind it."""
+    return np.nonzero(cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+
+
+def explained_share(design: np.ndarray, values: np.ndarray) -> float:
+    """R²: the share of the variance of `values` that a least-squares fit on the columns of `design` explains."""
+    coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
+    total = ((values - values.mean()) ** 2).sum()
+    residual = ((values - design @ coefficients) ** 2).sum()
+    return float(1.0 - residual / max(total, 1e-6))
+
+
 def face_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, lab_image: np.ndarray) -> float:
     """Share of the lightness variance of the object's inner pixels explained by the visible faces.
 
@@ -90,8 +103,7 @@ def face_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, lab_image: np
     Lightness only: shading changes it from face to face, and video codecs keep colour at half resolution, which
     smears chroma across the edges between faces.
     """
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ys, xs = np.nonzero(inner)
+    ys, xs = inner_pixels(mask)
     if len(xs) < MIN_PIXELS:
         return 0.0
     window = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
@@ -100,11 +112,7 @@ def face_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, lab_image: np
     if on_box.sum() < MIN_PIXELS or coverage.shape[1] == 0:
         return 0.0
     shares = coverage[on_box] / coverage[on_box].sum(axis=1, keepdims=True)
-    lightness = lab_image[ys[on_box], xs[on_box], 0].astype(float)
-    face_lightness = np.linalg.lstsq(shares, lightness, rcond=None)[0]
-    total = ((lightness - lightness.mean()) ** 2).sum()
-    residual = ((lightness - shares @ face_lightness) ** 2).sum()
-    return float(1.0 - residual / max(total, 1e-6))
+    return explained_share(shares, lab_image[ys[on_box], xs[on_box], 0].astype(float))
 
 
 def _box_params(solid: Solid) -> np.ndarray:

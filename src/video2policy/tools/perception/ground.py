@@ -50,6 +50,11 @@ class Grounding:
     method: str
     core: np.ndarray | None = None  # pixels surely of the object's colour (for its colour model)
 
+    def grown(self, extra: np.ndarray, how: str) -> Grounding:
+        """The same grounding with `extra` pixels (found to be the object's own) in its mask and core."""
+        core = None if self.core is None else self.core | extra
+        return Grounding(self.mask | extra, self.box, self.score, f"{self.method} + {how}", core)
+
 
 def parse_hint(text: str) -> tuple[str, tuple[float, float, float, float] | str]:
     """'cup=120,80,200,190' (a box in source pixels) or 'cup=red' -> (name, box or colour word)."""

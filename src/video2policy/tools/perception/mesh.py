@@ -8,6 +8,7 @@ without depth, from the silhouette fit standing on the table plane in the calibr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -201,14 +202,16 @@ def build_mesh_fit(
     `image(keyframe)` (RGB at the masks' resolution) when that is given and the camera is known, not a default
     guess (`faces.choose_height`).
     """
-    fit = _silhouette_fit(label, masks, seen, camera, ignore, trust_name, image)
+    # each frame is converted once, for the kind's shading and for the box's faces; None without images
+    lab_at = functools.cache(lambda t: lab(image(t)) if image is not None else None)
+    fit = _silhouette_fit(label, masks, seen, camera, ignore, trust_name, lab_at)
     if fit.kind == "box" and image is not None and not trust_name:
         t = fit.keyframe
-        choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab(image(t)))
+        choice = choose_height(fit.solid, fit.iou, camera, masks[t], ignore(t), lab_at(t))
         fit.height_reason = choice.reason
         fit.solid, fit.iou = choice.solid, choice.iou
         if not choice.changed and max(choice.r2_fit, choice.r2) < MIN_R2:  # its faces say nothing here
-            _height_from_other_end(fit, label, masks, seen, camera, ignore, image)
+            _height_from_other_end(fit, label, masks, seen, camera, ignore, lab_at)
     return fit
 
 
@@ -219,7 +222,7 @@ def _height_from_other_end(
     seen: np.ndarray,
     camera: PinholeCamera,
     ignore: callable,
-    image: Callable[[int], np.ndarray],
+    lab_at: Callable[[int], np.ndarray],
 ) -> None:
     """When the key frame's faces say nothing (a hand's shadow across the box), read them at the clip's other end.
 
@@ -236,7 +239,7 @@ def _height_from_other_end(
     hidden_other = hidden_share(solid, camera, masks[other], ignore(other))
     if iou < fit.iou - OTHER_END_IOU_SLACK or hidden_other > max(HIDDEN_SHARE, hidden_key):
         return
-    choice = choose_height(solid, iou, camera, masks[other], ignore(other), lab(image(other)))
+    choice = choose_height(solid, iou, camera, masks[other], ignore(other), lab_at(other))
     if not choice.changed:
         return
     # the size read there must also explain the key frame's silhouette (about as well as its own fit did)
@@ -257,14 +260,13 @@ def _silhouette_fit(
     camera: PinholeCamera,
     ignore: callable,
     trust_name: bool,
-    image: Callable[[int], np.ndarray] | None,
+    lab_at: Callable[[int], np.ndarray | None],
 ) -> MeshFit:
+    """The kind and its fit at the first frame, or at the last when the object is partly hidden at the start.
+    `lab_at(t)` (frame t in CIELAB, or None) lets the shading choose among a name's kinds."""
     T = len(masks)
     first, last = 0, T - 1
     ratio = height_ratio(label)
-
-    def lab_at(t: int) -> np.ndarray | None:
-        return lab(image(t)) if image is not None else None
 
     def fitted(t: int, kind: str, cache: dict) -> tuple[Solid, float]:
         if kind not in cache:

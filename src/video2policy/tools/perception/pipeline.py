@@ -403,12 +403,10 @@ class _Run:
                     others |= mask
                 lit = lit_highlights(g.mask, image, others)
                 if lit.any():
-                    core = None if g.core is None else g.core | lit
-                    g = found[name] = Grounding(g.mask | lit, g.box, g.score, g.method + " + highlights", core)
+                    g = found[name] = g.grown(lit, "highlights")
                 notches = fill_notches(g.mask, image_lab, table_px, others)
                 if notches.any():
-                    core = None if g.core is None else g.core | notches
-                    found[name] = Grounding(g.mask | notches, g.box, g.score, g.method + " + notches", core)
+                    found[name] = g.grown(notches, "notches")
         return found, why
 
     def _segment(

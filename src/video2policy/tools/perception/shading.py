@@ -10,16 +10,15 @@ object gives no clear winner, and the silhouette's choice stands.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from video2policy.tools.perception.faces import MIN_PIXELS, explained_share, inner_pixels
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import Solid
 
 ROUND_KINDS = ("cylinder", "capsule", "sphere", "ellipsoid")
 MIN_GAIN = 0.05  # another kind's normals must explain this much more of the lightness variance to be chosen
 MIN_R2 = 0.5  # and at least this much of it
-MIN_PIXELS = 40  # below this many object pixels the shading says nothing
 
 
 def _unit_shape(solid: Solid) -> tuple[np.ndarray, float | None]:
@@ -90,16 +89,11 @@ def shading_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, lab_image:
     Lightness only, as for box faces (`faces.face_r2`): video codecs smear colour across shading edges. Pixels
     whose ray misses the solid are left out; 0.0 when too few pixels are left to say anything.
     """
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ys, xs = np.nonzero(inner)
+    ys, xs = inner_pixels(mask)
     if len(xs) < MIN_PIXELS:
         return 0.0
     normals, hit = surface_normals(solid, camera, np.stack([xs, ys], axis=1))
     if hit.sum() < MIN_PIXELS:
         return 0.0
-    lightness = lab_image[ys[hit], xs[hit], 0].astype(float)
     design = np.column_stack([np.ones(hit.sum()), normals[hit]])
-    coefficients = np.linalg.lstsq(design, lightness, rcond=None)[0]
-    total = ((lightness - lightness.mean()) ** 2).sum()
-    residual = ((lightness - design @ coefficients) ** 2).sum()
-    return float(1.0 - residual / max(total, 1e-6))
+    return explained_share(design, lab_image[ys[hit], xs[hit], 0].astype(float))
