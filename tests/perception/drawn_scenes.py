@@ -38,8 +38,8 @@ def paint_box(solid: Solid, cam: PinholeCamera, top: tuple, sides: tuple, seed: 
 def render_solid(
     solid: Solid, cam: PinholeCamera, rgba: tuple = (0.9, 0.5, 0.15, 1.0)
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An upright cylinder or capsule on a table rendered by MuJoCo (its own lighting and shading, not ours) from
-    `cam`: the RGB image and the object's mask."""
+    """A cylinder or capsule on a table rendered by MuJoCo (its own lighting and shading, not ours) from `cam`: the
+    RGB image and the object's mask."""
     import mujoco
 
     from video2policy.scene import Camera, Intrinsics
@@ -58,7 +58,8 @@ def render_solid(
         geom_type, half = mujoco.mjtGeom.mjGEOM_CAPSULE, solid.size[2] / 2 - radius
     else:
         geom_type, half = mujoco.mjtGeom.mjGEOM_CYLINDER, solid.size[2] / 2
-    world.add_geom(type=geom_type, size=(radius, half, 0), pos=solid.position, rgba=rgba)
+    quat = quat_wxyz(solid.rotation)
+    world.add_geom(type=geom_type, size=(radius, half, 0), pos=solid.position, quat=quat, rgba=rgba)
     intrinsics = Intrinsics(fx=cam.fx, fy=cam.fy, cx=cam.cx, cy=cam.cy, width=W, height=H)
     pos, quat, fovy = mujoco_camera_from_cv(Camera(intrinsics=intrinsics, position=cam.t, quat=quat_wxyz(cam.R)))
     world.add_camera(name="view", pos=pos, quat=quat, fovy=fovy)

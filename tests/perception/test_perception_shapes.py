@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from drawn_scenes import camera, draw, paint_box
+from drawn_scenes import H, W, camera, draw, paint_box
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import lab
+from video2policy.tools.perception.geometry import PinholeCamera, look_at
 from video2policy.tools.perception.ground import candidates_rgb, fill_notches, lit_highlights
-from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind
+from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind, outline_noise
 from video2policy.tools.perception.pose import _landing, track_poses
 from video2policy.tools.perception.shapes import (
     Solid,
@@ -23,7 +24,9 @@ from video2policy.tools.perception.shapes import (
     name_kinds,
     scaled_points,
     solid_mesh,
+    track_solid,
 )
+from video2policy.tools.perception.tipped import joint_box_size, on_side, standing
 from video2policy.tools.perception.track import shadow_like
 
 
@@ -220,3 +223,49 @@ def test_a_pose_floating_near_the_camera_lands_where_its_ray_meets_the_table() -
     assert iou > 0.85
     assert np.degrees(np.arccos(landed.rotation[2, 2])) < 30
     assert np.linalg.norm(landed.position - propped.position) < 0.02, landed.position
+
+
+def test_a_tipped_box_gets_the_depth_it_shows_lying_and_a_standing_one_keeps_its_size() -> None:
+    # seen from the front, a box 7.5 cm deep a little further back outlines nearly as a 4 cm-deep one; lying on its
+    # side at the clip's end, that depth stands up as its height, and both ends together fix it
+    eye = np.array([0.0, -0.5, 0.3])
+    f = W / 2 / np.tan(np.radians(30))
+    cam = PinholeCamera(f, f, W / 2, H / 2, W, H, look_at(eye, np.array([0.0, 0.05, 0.0])), eye)
+    size = np.array([0.036, 0.04, 0.15])
+    first = draw(standing(size, 0.02, 0.0, 0.1), cam)
+    deep_start = Solid("box", np.array([0.036, 0.075, 0.145]), np.array([0.02, 0.02, 0.0725]), np.eye(3))
+    deep, iou = track_solid(deep_start, cam, first, None, on_table=True)
+    assert iou > 0.9  # the premise: the silhouette nearly accepts the deep box
+    found = joint_box_size(deep, iou, cam, first, None, draw(on_side(size, 0.03, 0.09, 0.1, 0), cam), None)
+    assert found is not None
+    assert np.allclose(np.sort(found[0].size), np.sort(size), rtol=0.15), found[0].size
+    assert joint_box_size(deep, iou, cam, first, None, first, None) is None  # it did not fall: no new size
+
+
+def test_a_few_pixels_cannot_overrule_the_name_but_a_large_clear_outline_can() -> None:
+    # a square mask says "box" plainly (box IoU 0.98 against the sphere's 0.84); but 10 pixels across, half a pixel
+    # of error along its outline moves the IoU by more than that, so "ball" stays a sphere
+    cam = camera()
+    for diameter, kind in ((0.0254, "sphere"), (0.1, "box")):
+        ball = Solid("sphere", np.full(3, diameter), np.array([0.0, 0.25, diameter / 2]))
+        ys, xs = np.nonzero(draw(ball, cam))
+        square = np.zeros((H, W), bool)
+        square[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+        box, sphere = (fit_on_table(k, cam, square, None)[1] for k in ("box", "sphere"))
+        assert box > sphere + 0.1, (box, sphere)  # the premise: the silhouette prefers a box
+        assert choose_kind("black ball", cam, square, None)[0] == kind, (diameter, outline_noise(square))
+
+
+def test_a_block_covered_by_a_cup_stays_under_it_rather_than_jumping_to_its_colour_on_the_rim() -> None:
+    # once the cup is over the block, what the block's colour model still finds is a strip of the cup's lit rim;
+    # the block's last pose lies behind the cup, so it is covered there, not lost and found again on the rim
+    cam = camera()
+    block = Solid("box", np.full(3, 0.026), np.array([0.0, 0.05, 0.013]))
+    cup = draw(Solid("cylinder", np.array([0.076, 0.076, 0.066]), np.array([0.0, 0.05, 0.033])), cam)
+    ys, xs = np.nonzero(cup)
+    rim = np.zeros((H, W), bool)
+    rim[int(np.percentile(ys, 30)) : int(np.percentile(ys, 70)), xs.max() - 3 : xs.max() + 1] = True
+    masks = np.stack([draw(block, cam)] * 5 + [rim] * 3)
+    poses = track_poses(block, 0, masks, np.ones(8, bool), cam, lambda t: cup & ~masks[t] if t >= 5 else None)
+    assert np.linalg.norm(poses[-1].position - block.position) < 0.005, poses[-1].position
+    assert [p.method for p in poses[5:]] == ["covered"] * 3

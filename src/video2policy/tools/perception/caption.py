@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from video2policy.tools.perception.errors import PerceptionError
 
 _BRACKETS = re.compile(r"\[([^\[\]]+)\]")
+# Something-Something style wordings after which the first named object lies on its side ("Tipping [bottle] over",
+# "Knocking [cup] over", "Pushing [can] so that it falls over", "Laying [bottle] on its side")
+_TIPPED = re.compile(
+    r"\b(tip|tips|tipping|knock|knocks|knocking|topple|topples|toppling)\b.*\bover\b|\bfalls? over\b|\bon its side\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -42,3 +48,10 @@ def parse_objects(caption: str, objects: list[str] | None = None) -> list[NamedO
         name = identifier(label)
         found.setdefault(name, NamedObject(name, label))
     return list(found.values())
+
+
+def tipped_over(caption: str, named: list[NamedObject]) -> str | None:
+    """The name of the object the caption says ends on its side (its first named object), or None."""
+    if not caption or not named or not _TIPPED.search(_BRACKETS.sub("x", caption)):
+        return None
+    return named[0].name

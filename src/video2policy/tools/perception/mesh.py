@@ -31,6 +31,8 @@ from video2policy.tools.perception.shapes import (
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
 OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if the fit there is about as good
 NAME_TIE = 0.01  # the name's first kind wins over its alternatives unless their silhouette fits this much better
+NAME_SLACK = 0.06  # another kind overrules the name only when its silhouette fits this much better,
+OUTLINE_PIXELS = 0.5  # ... or more than what this many pixels of error all along the outline move the IoU
 PARAMS = {"box": 6, "ellipsoid": 6, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
 
 # Typical largest extent (metres) of things people name, used only when nothing metric is known (no depth, no
@@ -123,6 +125,18 @@ def size_prior(label: str) -> float | None:
     return None
 
 
+def outline_noise(mask: np.ndarray) -> float:
+    """How much IoU `OUTLINE_PIXELS` of segmentation error all along a mask's outline costs: about 0.06 for a
+    40-pixel-wide disc, 0.3 for a 10-pixel one, whose fits no silhouette can rank."""
+    import cv2
+
+    area = int(mask.sum())
+    if area == 0:
+        return 0.0
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return OUTLINE_PIXELS * float((mask & ~inner).sum()) / area
+
+
 def choose_kind(
     label: str,
     camera: PinholeCamera,
@@ -135,7 +149,8 @@ def choose_kind(
     """The name's primitive unless another one explains the silhouette clearly better (or `trust_name`).
 
     Quick fits of every kind pick a rival; the name's kinds and that rival are then fitted fully (into `fits`,
-    for the caller to reuse) and compared, since a quick fit can stop in a poor local optimum (a turned box).
+    for the caller to reuse) and compared, since a quick fit can stop in a poor local optimum (a turned box). A
+    rival must fit clearly better than the name's kind, by more than the outline's pixel noise (`outline_noise`).
     Among a name's kinds (a bottle: cylinder or capsule) the silhouette decides, unless the object's shading in
     `lab_image` (the frame in CIELAB) clearly favours another one (`shading.shading_r2`).
     """
@@ -157,7 +172,7 @@ def choose_kind(
         reason = f"from the name ('{label}' suggests a {prior}; {named} silhouette IoU {iou[named]:.2f})"
         if lab_image is not None:
             named, reason = _named_kind_by_shading(label, named, reason, fits, camera, mask, lab_image)
-        if iou[named] >= iou[best] - 0.06:
+        if iou[named] >= iou[best] - max(NAME_SLACK, outline_noise(mask)):
             return named, reason
         return best, f"from the silhouette ({best} IoU {iou[best]:.2f} beats the name's {named} {iou[named]:.2f})"
     return best, f"from the silhouette (best IoU {iou[best]:.2f} among {', '.join(KINDS)})"

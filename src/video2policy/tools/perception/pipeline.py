@@ -22,7 +22,7 @@ import numpy as np
 from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
 from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, write_assets
-from video2policy.tools.perception.caption import NamedObject, parse_objects
+from video2policy.tools.perception.caption import NamedObject, parse_objects, tipped_over
 from video2policy.tools.perception.colors import color_word, lab
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
@@ -42,11 +42,12 @@ from video2policy.tools.perception.pose import track_poses
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
+from video2policy.tools.perception.tipped import refit_tipped_box
 from video2policy.tools.perception.track import refine_mask, shadow_like, track_masks
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "13"
+PIPELINE_VERSION = "14"
 
 
 @dataclass
@@ -214,12 +215,13 @@ class _Run:
         masks, seen, mask_conf = arrays["masks"], arrays["seen"], arrays["confidence"]
         ignore = _ignore_fn(clip, masks)
 
-        key = stage_key(key, "mesh", stage_backends["mesh"])
+        tipped = tipped_over(caption, named)
+        key = stage_key(key, "mesh", stage_backends["mesh"], tipped)
         data, _ = self.cached(
             "mesh",
             key,
             stage_backends["mesh"],
-            lambda: self._mesh(clip, named, masks, seen, geometry, ignore, stage_backends["mesh"]),
+            lambda: self._mesh(clip, named, masks, seen, geometry, ignore, stage_backends["mesh"], tipped),
         )
         fits = {n: MeshFit.from_dict(d) for n, d in data["fits"].items()}
 
@@ -229,13 +231,24 @@ class _Run:
         solids = {n: Solid.from_dict(d) for n, d in data["solids"].items()}
         rhos = {n: d["rho"] for n, d in data["objects"].items()}
 
-        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None)
+        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped)
         data, _ = self.cached(
             "pose",
             key,
             stage_backends["pose"],
             lambda: self._pose(
-                named, fits, solids, masks, seen, geometry, ignore, depth_frames, stage_backends["pose"], clip.fps
+                named,
+                fits,
+                solids,
+                masks,
+                seen,
+                geometry,
+                ignore,
+                depth_frames,
+                stage_backends["pose"],
+                clip.fps,
+                clip.frames,
+                tipped,
             ),
         )
         poses = data["poses"]
@@ -463,7 +476,9 @@ class _Run:
             {"masks": tracks.masks, "seen": tracks.seen, "confidence": tracks.confidence},
         )
 
-    def _mesh(self, clip, named, masks, seen, geometry: Geometry, ignore, backend: str) -> tuple[dict, dict]:
+    def _mesh(
+        self, clip, named, masks, seen, geometry: Geometry, ignore, backend: str, tipped: str | None
+    ) -> tuple[dict, dict]:
         if backend != "classical":
             raise PerceptionError("mesh", None, backends.NOT_PACKAGED["mesh"])
         fits = {}
@@ -478,6 +493,8 @@ class _Run:
                 trust_name=geometry.pose_source == "default",
                 image=lambda t: clip.frames[t],
             )
+            if obj.name == tipped and geometry.pose_source != "default":  # its depth shows once it lies
+                refit_tipped_box(fit, masks[:, k], seen[:, k], geometry.camera, lambda t, k=k: ignore(t, k))
             if fit.iou < 0.5:
                 self.warnings.append(f"mesh: '{obj.label}' is poorly explained by a {fit.kind} (IoU {fit.iou:.2f})")
             fits[obj.name] = fit
@@ -552,7 +569,19 @@ class _Run:
         }, {}
 
     def _pose(
-        self, named, fits, solids, masks, seen, geometry: Geometry, ignore, depth_frames, backend: str, fps: float
+        self,
+        named,
+        fits,
+        solids,
+        masks,
+        seen,
+        geometry: Geometry,
+        ignore,
+        depth_frames,
+        backend: str,
+        fps: float,
+        frames: np.ndarray,
+        tipped: str | None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -578,6 +607,8 @@ class _Run:
                 depth,
                 tick,
                 fps,
+                image=lambda t: frames[t],
+                tipped=obj.name == tipped,
             )
             poses[obj.name] = [
                 {

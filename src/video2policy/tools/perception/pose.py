@@ -6,7 +6,9 @@ too when that fits clearly better, as for objects that tip over). With depth fra
 Frames where the object is hidden keep the last seen pose with a low confidence. A lifted object whose mask stands
 still (and at the clip's end) lands where its camera ray meets the table when that fits as well: one view cannot
 tell an object held near the camera from the same object put down further away. A solid that has lost its mask
-(a drop faster than the speed limit) is looked for afresh where the mask meets the table.
+(a drop faster than the speed limit) is looked for afresh where the mask meets the table. An object lying pointed
+away from the camera can outline much as it did standing: its shading (a lit side is not a lit top) or the caption
+("Tipping [bottle] over") then says it lies on its side.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from video2policy.tools.perception import shading
+from video2policy.tools.perception.colors import lab
+from video2policy.tools.perception.faces import face_r2
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
 from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, scaled_points, track_solid
@@ -39,6 +44,11 @@ REST_PX = 1.5  # a mask whose centroid moves less than this between frames stand
 LOST_IOU = 0.3  # a pose fitting its mask worse than this has lost it and is looked for afresh
 REFOUND_IOU = 0.6  # ... and taken where it is found only when it fits the mask at least this well
 LAND_SLACK = 0.02  # a lifted object lands where a resting pose on its camera ray fits within this IoU of the free one
+TIPPED_SLACK = 0.03  # an object the caption says is tipped over ends on its side if that fits within this IoU
+COVERED = 0.5  # a pose that loses its mask while this share of it lies behind other things stays there, covered
+LYING_CHECK_IOU = 0.95  # a resting object fitting worse than this is also tried on its side, judged by its shading,
+SHADING_TRUST = 0.7  # if its surface explains this much of its lightness at the key frame (an open cup: ~0.55)
+LYING_SHADING_GAIN = 0.15  # and lying explains this much more of it than standing
 
 
 @dataclass
@@ -115,16 +125,28 @@ def track_poses(
     depth: Callable[[int], np.ndarray | None] | None = None,
     progress: Callable[[int], None] | None = None,
     fps: float = 30.0,
+    image: Callable[[int], np.ndarray] | None = None,
+    tipped: bool = False,
 ) -> list[TrackedPose]:
     """Poses for every frame, starting from the key frame's fit.
 
     Each frame compares the object resting on the table with the object free in space (same size, so its
     apparent size fixes its distance). Free wins when it explains the mask better and floats clear of the table;
     it starts from the previous pose and from straight above where the object last rested (objects are mostly
-    picked up, not slid away in the air), whichever fits better.
+    picked up, not slid away in the air), whichever fits better. With `image(t)` (RGB at the masks' resolution),
+    a resting object is also tried on its side, and taken so when that fits at least as well and its surface
+    explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
+    tipped over) lets it end on its side when that fits the last frame nearly as well as standing.
     """
     T = len(masks)
     step = MAX_SPEED / fps
+    # shading is evidence only where it explains the known pose (the key frame's)
+    if (
+        image is not None
+        and masks[keyframe].any()
+        and _surface_r2(solid, camera, masks[keyframe], lab(image(keyframe))) < SHADING_TRUST
+    ):
+        image = None
     out: list[TrackedPose | None] = [None] * T
     out[keyframe] = TrackedPose(solid.position.copy(), solid.rotation.copy(), 1.0, "key frame fit")
     for direction in (1, -1):
@@ -171,6 +193,21 @@ def track_poses(
                         if iou_l > iou + (0.0 if lifted else TILT_GAIN):
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
                             lifted = False
+                if not lifted and image is not None and iou < LYING_CHECK_IOU:
+                    shaded = _lying_by_shading(upright, iou, anchor, current, camera, masks[t], ign, image(t), step)
+                    if shaded is not None:
+                        upright, iou, method = shaded
+                if tipped and final and direction == 1 and not lifted:  # "Tipping [bottle] over": one view may
+                    for lying in _lying(_upright(anchor), current.position):  # outline it lying as standing
+                        fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
+                        if iou_l >= iou - TIPPED_SLACK and "on its side" not in method:
+                            upright, iou, method = fallen, iou_l, "silhouette on the table (on its side, as captioned)"
+                if iou < LOST_IOU and _covered_share(current, camera, ign) >= COVERED:  # under or behind another
+                    out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered")
+                    if progress:  # object: nothing moves it there, and what its colour shows elsewhere is not it
+                        progress(1)
+                    t += direction
+                    continue
                 if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
                     found, iou_n = _refind(current, camera, masks[t], ign)
                     if iou_n >= REFOUND_IOU:  # it must fit well: a stray speck of its colour does not
@@ -196,6 +233,71 @@ def track_poses(
                 progress(1)
             t += direction
     return [p for p in out if p is not None]
+
+
+def _lying_by_shading(
+    upright: Solid,
+    iou: float,
+    anchor: Solid,
+    current: Solid,
+    camera: PinholeCamera,
+    mask: np.ndarray,
+    ignore: np.ndarray | None,
+    rgb: np.ndarray,
+    step: float,
+) -> tuple[Solid, float, str] | None:
+    """The object on its side when its shading says so: one view can leave the silhouette open (a can or a bottle
+    that falls away from the camera outlines much as it did standing), but a lit side is not a lit top.
+
+    Tried when standing explains less than `SHADING_TRUST` of the lightness; taken when the lying pose fits the
+    silhouette at least as well as `upright` and its surface explains clearly more of the lightness
+    (`LYING_SHADING_GAIN`, at least `shading.MIN_R2`); None otherwise.
+    """
+    image_lab = lab(rgb)
+    r2_upright = _surface_r2(upright, camera, mask, image_lab)
+    if r2_upright >= SHADING_TRUST:  # standing still explains its lightness
+        return None
+    candidates = [
+        track_solid(lying, camera, mask, ignore, max_step=step, on_table=True)
+        for lying in _lying(_upright(anchor), current.position)
+    ]
+    candidates = [c for c in candidates if c[1] >= iou]
+    if not candidates:
+        return None
+    best, r2 = max(((c, _surface_r2(c[0], camera, mask, image_lab)) for c in candidates), key=lambda x: x[1])
+    if r2 < max(r2_upright + LYING_SHADING_GAIN, shading.MIN_R2):
+        return None
+    return best[0], best[1], f"silhouette on the table (on its side: shading R² {r2:.2f}, upright {r2_upright:.2f})"
+
+
+def _covered_share(solid: Solid, camera: PinholeCamera, occluders: np.ndarray | None) -> float:
+    """Share of the solid's silhouette (drawn in the whole image) on pixels where something else may hide it."""
+    if occluders is None:
+        return 0.0
+    import cv2
+
+    uv, z = camera.project(solid.surface_points())
+    if (z < 0.02).any() or not np.isfinite(uv).all() or np.abs(uv).max() > 1e5:
+        return 0.0
+    silhouette = np.zeros(occluders.shape, np.uint8)
+    cv2.fillConvexPoly(silhouette, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
+    area = int(silhouette.sum())
+    return float((silhouette.astype(bool) & occluders).sum() / area) if area else 0.0
+
+
+def _upright(solid: Solid) -> Solid:
+    """The solid standing straight at its yaw (a resting pose may carry a few degrees of tilt from its fit)."""
+    yaw = np.arctan2(solid.rotation[1, 0], solid.rotation[0, 0])
+    return Solid(solid.kind, solid.size.copy(), solid.position.copy(), Rotation.from_euler("z", yaw).as_matrix())
+
+
+def _surface_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, image_lab: np.ndarray) -> float:
+    """Share of the object pixels' lightness variance its surface explains (box faces, or round normals)."""
+    if solid.kind == "box":
+        return face_r2(solid, camera, mask, image_lab)
+    if solid.kind in shading.ROUND_KINDS:
+        return shading.shading_r2(solid, camera, mask, image_lab)
+    return 0.0
 
 
 def _refind(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> tuple[Solid, float]:
