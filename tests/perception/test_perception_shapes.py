@@ -269,3 +269,53 @@ def test_a_block_covered_by_a_cup_stays_under_it_rather_than_jumping_to_its_colo
     poses = track_poses(block, 0, masks, np.ones(8, bool), cam, lambda t: cup & ~masks[t] if t >= 5 else None)
     assert np.linalg.norm(poses[-1].position - block.position) < 0.005, poses[-1].position
     assert [p.method for p in poses[5:]] == ["covered"] * 3
+
+
+def test_a_cup_carried_sideways_in_a_hand_keeps_its_distance_from_the_camera(monkeypatch) -> None:
+    # lifted and carried sideways with the hand over its top, the cup's mask loses its rim: it looks a little
+    # smaller, as if further away; a move along the camera's ray must pay for itself, so the cup keeps its depth
+    import video2policy.tools.perception.pose as pose
+
+    cam = camera()
+
+    def cup(x: float, z: float) -> Solid:
+        return Solid("cylinder", np.array([0.076, 0.076, 0.066]), np.array([x, 0.05, z]))
+
+    truth = [cup(0.0, 0.033)] * 4 + [cup(0.0, 0.033 + 0.03 * k) for k in range(1, 5)]
+    truth += [cup(-0.02 * k, 0.153) for k in range(1, 5)]
+    masks, hands = [], []
+    for solid in truth:
+        mask = draw(solid, cam)
+        ys, xs = np.nonzero(mask)
+        hand = np.zeros_like(mask)
+        if solid.position[2] > 0.04:
+            hand[: ys.min() + int(0.4 * (ys.max() - ys.min())), xs.min() - 10 : xs.max() + 10] = True
+        mask = cv2.erode((mask & ~hand).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        masks.append(mask)
+        hands.append(hand & ~mask)
+    seen = np.ones(len(masks), bool)
+
+    def carried_errors() -> list[float]:
+        poses = pose.track_poses(truth[0], 0, np.stack(masks), seen, cam, lambda t: hands[t], fps=15.0)
+        return [float(np.linalg.norm(p.position - s.position)) for p, s in zip(poses[-4:], truth[-4:], strict=True)]
+
+    kept = carried_errors()
+    monkeypatch.setattr(pose, "ALONG_RAY", 0.0)
+    drifted = carried_errors()
+    assert min(drifted) > 0.03, drifted  # the premise: without the cost it drifts away from the camera
+    assert max(kept) < 0.025, kept
+    assert all(d - k > 0.01 for d, k in zip(drifted, kept, strict=True)), (drifted, kept)
+
+
+def test_only_objects_that_a_fall_lowers_are_tried_lying_on_a_side() -> None:
+    # things fall over into lower poses: a bottle or a tall box may lie down, but a flat remote pushed along does
+    # not stand up on its edge, nor does a cube gain anything by turning over
+    from video2policy.tools.perception.pose import _lying
+
+    at = np.array([0.0, 0.05, 0.0])
+    bottle = Solid("cylinder", np.array([0.05, 0.05, 0.12]), np.array([0.0, 0.05, 0.06]))
+    tall_box = Solid("box", np.array([0.036, 0.04, 0.15]), np.array([0.0, 0.05, 0.075]))
+    remote = Solid("box", np.array([0.045, 0.13, 0.018]), np.array([0.0, 0.05, 0.009]))
+    cube = Solid("box", np.full(3, 0.026), np.array([0.0, 0.05, 0.013]))
+    assert len(_lying(bottle, at)) == 2 and len(_lying(tall_box, at)) == 2
+    assert _lying(remote, at) == [] and _lying(cube, at) == []

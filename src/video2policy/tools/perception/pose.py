@@ -45,6 +45,8 @@ LOST_IOU = 0.3  # a pose fitting its mask worse than this has lost it and is loo
 REFOUND_IOU = 0.6  # ... and taken where it is found only when it fits the mask at least this well
 LAND_SLACK = 0.02  # a lifted object lands where a resting pose on its camera ray fits within this IoU of the free one
 TIPPED_SLACK = 0.03  # an object the caption says is tipped over ends on its side if that fits within this IoU
+ALONG_RAY = 1.0  # IoU per metre a lifted object pays for moving along the camera ray (`shapes.track_solid`)
+FALLEN = 0.9  # lying on a side must bring the object's centre at least this much lower than standing
 COVERED = 0.5  # a pose that loses its mask while this share of it lies behind other things stays there, covered
 LYING_CHECK_IOU = 0.95  # a resting object fitting worse than this is also tried on its side, judged by its shading,
 SHADING_TRUST = 0.7  # if its surface explains this much of its lightness at the key frame (an open cup: ~0.55)
@@ -136,7 +138,8 @@ def track_poses(
     picked up, not slid away in the air), whichever fits better. With `image(t)` (RGB at the masks' resolution),
     a resting object is also tried on its side, and taken so when that fits at least as well and its surface
     explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
-    tipped over) lets it end on its side when that fits the last frame nearly as well as standing.
+    tipped over) lets it end on its side when that fits the last frame nearly as well as standing. While it is
+    lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size.
     """
     T = len(masks)
     step = MAX_SPEED / fps
@@ -158,11 +161,20 @@ def track_poses(
             else:
                 ign = ignore(t)
                 resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
-                free, iou_f = track_solid(current if lifted else resting, camera, masks[t], ign, max_step=step)
+                free, iou_f = track_solid(
+                    current if lifted else resting,
+                    camera,
+                    masks[t],
+                    ign,
+                    max_step=step,
+                    along_ray=ALONG_RAY if lifted else 0.0,
+                )
                 above = _above(anchor, camera, masks[t], ign)
                 if above is not None:
                     above, iou_above = above
-                    free_a, iou_a = track_solid(above, camera, masks[t], ign, max_step=step)
+                    free_a, iou_a = track_solid(
+                        above, camera, masks[t], ign, max_step=step, along_ray=ALONG_RAY if lifted else 0.0
+                    )
                     if iou_a > iou_f:
                         free, iou_f = free_a, iou_a
                     if iou_above >= iou_f - ABOVE_SLACK:  # picked straight up: as good, and the likelier story
@@ -170,7 +182,14 @@ def track_poses(
                 final = not 0 <= t + direction < T  # where the clip ends, the object has mostly been put down
                 if final and not lifted:  # resting until the last frame, it was not picked up in it: it may
                     rolled, iou_rolled = track_solid(  # have rolled or tipped over where it lay
-                        resting, camera, masks[t], ign, tilt=True, on_table=True, max_step=step
+                        resting,
+                        camera,
+                        masks[t],
+                        ign,
+                        tilt=True,
+                        on_table=True,
+                        max_step=step,
+                        max_tilt=None if _lying(anchor, anchor.position) else PROPPED,
                     )
                     if iou_rolled > iou_r + TILT_GAIN:
                         resting, iou_r = rolled, iou_rolled
@@ -214,7 +233,16 @@ def track_poses(
                         upright, iou, method = found, iou_n, "silhouette on the table (found again)"
                         lifted = False
                 if iou < 0.85:
-                    tilted, iou_t = track_solid(upright, camera, masks[t], ign, tilt=True, max_step=step)
+                    tilted, iou_t = track_solid(
+                        upright,
+                        camera,
+                        masks[t],
+                        ign,
+                        tilt=True,
+                        max_step=step,
+                        along_ray=ALONG_RAY if lifted else 0.0,
+                        max_tilt=None if lifted or _lying(anchor, anchor.position) else PROPPED,
+                    )
                     if iou_t > iou + TILT_GAIN:
                         upright, iou, method = tilted, iou_t, "silhouette (tilted)"
                 still = np.linalg.norm(upright.position - current.position) < STILL
@@ -309,13 +337,17 @@ def _refind(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
 
 
 def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
-    """The solid at `position` turned from its upright pose onto a side (about its own x and y axes)."""
+    """The solid at `position` turned from its upright pose onto a side (about its own x and y axes), where that
+    lowers it: things fall over into lower poses, so a flat remote pushed along does not stand up on its edge."""
     if abs(upright.rotation[2, 2]) < 0.9 or upright.kind == "sphere":
         return []
+    standing = upright.size[2] / 2
     out = []
     for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
         rot = upright.rotation @ Rotation.from_rotvec(np.pi / 2 * np.array(axis)).as_matrix()
-        out.append(Solid(upright.kind, upright.size.copy(), np.asarray(position, float).copy(), rot))
+        lying = -float(np.min((scaled_points(upright.kind, upright.size) @ rot.T)[:, 2]))
+        if lying < FALLEN * standing:
+            out.append(Solid(upright.kind, upright.size.copy(), np.asarray(position, float).copy(), rot))
     return out
 
 

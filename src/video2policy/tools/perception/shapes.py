@@ -436,6 +436,7 @@ def track_solid(
     max_step: float | None = None,
     on_table: bool = False,
     max_tilt: float | None = None,
+    along_ray: float = 0.0,
 ) -> tuple[Solid, float]:
     """Move a solid of fixed size so its silhouette matches `mask`, starting from its current pose.
 
@@ -443,6 +444,8 @@ def track_solid(
     that tip over. The solid cannot sink into the table, nor (softly) move more than `max_step` metres.
     `on_table` keeps it resting on the table (height fixed), which removes the depth-size ambiguity of one view.
     `max_tilt` (radians) softly bounds roll and pitch, for an object propped up on something rather than tipped.
+    `along_ray` is the cost (IoU per metre) of moving along the camera's ray, which one view measures only by the
+    apparent size: a partly hidden object in the air otherwise drifts towards or away from the camera.
     """
     loss = SilhouetteLoss(camera, mask, ignore)
     pts = scaled_points(solid.kind, solid.size)
@@ -463,6 +466,7 @@ def track_solid(
 
     start = solid.position.copy()
     reach = max_step if max_step is not None else 10.0
+    ray = (start - camera.t) / max(float(np.linalg.norm(start - camera.t)), 1e-9)
 
     def f(p: np.ndarray) -> float:
         pos, rot = pose(p)
@@ -471,7 +475,10 @@ def track_solid(
         steep = 0.0
         if tilt and max_tilt is not None:
             steep = max(0.0, float(np.hypot(p[4], p[5])) - max_tilt)
-        return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump + 2 * steep
+        return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump + 2 * steep + depth_cost(pos)
+
+    def depth_cost(pos: np.ndarray) -> float:  # a prior on the motion, not a misfit: the IoU returned leaves it out
+        return along_ray * abs(float((pos - start) @ ray)) if along_ray else 0.0
 
     p0 = np.array([*solid.position, 0.0, 0.0, 0.0])
     p0[2] = max(p0[2], -low)
@@ -507,4 +514,5 @@ def track_solid(
         options={"initial_simplex": simplex, "xatol": 1e-5, "fatol": 1e-6, "maxfev": 250 * n},
     )
     pos, rot = pose(res.x)
-    return Solid(solid.kind, solid.size.copy(), np.asarray(pos, float), rot), 1.0 - float(min(res.fun, 1.0))
+    fit = float(res.fun) - depth_cost(pos)
+    return Solid(solid.kind, solid.size.copy(), np.asarray(pos, float), rot), 1.0 - min(fit, 1.0)
