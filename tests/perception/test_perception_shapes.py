@@ -319,3 +319,17 @@ def test_only_objects_that_a_fall_lowers_are_tried_lying_on_a_side() -> None:
     cube = Solid("box", np.full(3, 0.026), np.array([0.0, 0.05, 0.013]))
     assert len(_lying(bottle, at)) == 2 and len(_lying(tall_box, at)) == 2
     assert _lying(remote, at) == [] and _lying(cube, at) == []
+
+
+def test_a_red_block_on_a_bright_cream_table_does_not_grow_over_the_table() -> None:
+    # the block's lighter, pinkish shade brightens towards white along its path, and so does a bright cream table:
+    # its "highlight" would be the whole table; the table is never an object's highlight
+    image = np.full((60, 80, 3), (253, 254, 206), np.uint8)
+    image[20:40, 30:50] = (188, 58, 46)
+    image[20:27, 30:50] = (250, 150, 140)  # the lit top
+    block = np.zeros((60, 80), bool)
+    block[20:40, 30:50] = True
+    table = ~block
+    nothing = np.zeros_like(block)
+    assert lit_highlights(block, image, nothing).sum() > 1000  # the premise
+    assert not lit_highlights(block, image, nothing, table).any()

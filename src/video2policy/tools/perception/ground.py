@@ -337,15 +337,20 @@ def _faces(mask: np.ndarray, rivals: np.ndarray, own: np.ndarray) -> np.ndarray:
 NOTCH_SHARE = 0.25  # notches larger than this share of the mask are not a highlight or a shaded face
 
 
-def lit_highlights(mask: np.ndarray, image: np.ndarray, others: np.ndarray) -> np.ndarray:
+def lit_highlights(
+    mask: np.ndarray, image: np.ndarray, others: np.ndarray, table: np.ndarray | None = None
+) -> np.ndarray:
     """Saturated highlights of the object's own colours that touch its mask (`colors.clipped_highlight`).
 
     Colour grounding drops a lit top whose strongest channel clipped (an orange bottle's top looks yellow); where
-    such a highlight joins the mask, it is the object's top, not something beside it.
+    such a highlight joins the mask, it is the object's top, not something beside it. Never the `table`: a bright
+    cream table is near white, where a light shade's brightening path ends too (a red block grew over it).
     """
     if mask.sum() < 10:
         return np.zeros_like(mask)
     lit = clipped_highlight(image, reference_colors(image, mask)) & ~mask & ~others
+    if table is not None:
+        lit &= ~table
     _, labels = cv2.connectedComponents(lit.astype(np.uint8))
     touching = np.unique(labels[cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)])
     return np.isin(labels, touching[touching > 0])

@@ -414,7 +414,7 @@ class _Run:
                         others |= o.mask
                 for mask in taken:
                     others |= mask
-                lit = lit_highlights(g.mask, image, others)
+                lit = lit_highlights(g.mask, image, others, table_px)
                 if lit.any():
                     g = found[name] = g.grown(lit, "highlights")
                 notches = fill_notches(g.mask, image_lab, table_px, others)
