@@ -23,10 +23,11 @@ from video2policy.tools.perception.shapes import (
     height_ratio,
     name_kinds,
     scaled_points,
+    solid_from,
     solid_mesh,
     track_solid,
 )
-from video2policy.tools.perception.tipped import joint_box_size, on_side, standing
+from video2policy.tools.perception.tipped import joint_box_size, on_side
 from video2policy.tools.perception.track import shadow_like
 
 
@@ -232,7 +233,7 @@ def test_a_tipped_box_gets_the_depth_it_shows_lying_and_a_standing_one_keeps_its
     f = W / 2 / np.tan(np.radians(30))
     cam = PinholeCamera(f, f, W / 2, H / 2, W, H, look_at(eye, np.array([0.0, 0.05, 0.0])), eye)
     size = np.array([0.036, 0.04, 0.15])
-    first = draw(standing(size, 0.02, 0.0, 0.1), cam)
+    first = draw(solid_from("box", np.array([0.02, 0.0, 0.1, *np.log(size)])), cam)
     deep_start = Solid("box", np.array([0.036, 0.075, 0.145]), np.array([0.02, 0.02, 0.0725]), np.eye(3))
     deep, iou = track_solid(deep_start, cam, first, None, on_table=True)
     assert iou > 0.9  # the premise: the silhouette nearly accepts the deep box

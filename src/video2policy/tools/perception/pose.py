@@ -373,8 +373,7 @@ def _landing(
     well. The search starts on the ray, not next to the free pose, which may be far from it.
     """
     best: tuple[Solid, float] | None = None
-    yaw = np.arctan2(free.rotation[1, 0], free.rotation[0, 0])
-    starts = [Rotation.from_euler("z", yaw).as_matrix()]  # upright first: a tilt carried over must earn its keep
+    starts = [_upright(free).rotation]  # upright first: a tilt carried over must earn its keep
     if abs(free.rotation[2, 2]) <= 0.97:
         starts.append(free.rotation)
     for rot in starts:

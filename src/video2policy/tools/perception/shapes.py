@@ -505,7 +505,8 @@ def track_solid(
         )
         full[keep] = res.x
         pos, rot = pose(full)
-        return Solid(solid.kind, solid.size.copy(), pos, rot), 1.0 - float(min(res.fun, 1.0))
+        fit = float(res.fun) - depth_cost(pos)
+        return Solid(solid.kind, solid.size.copy(), pos, rot), 1.0 - min(fit, 1.0)
     simplex = np.vstack([p0, p0 + np.diag(steps)])
     res = minimize(
         f,

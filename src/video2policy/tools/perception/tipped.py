@@ -22,6 +22,7 @@ from video2policy.tools.perception.shapes import (
     canonical_box,
     initial_guess,
     scaled_points,
+    solid_from,
     track_solid,
 )
 
@@ -40,10 +41,6 @@ def on_side(size: np.ndarray, x: float, y: float, yaw: float, axis: int) -> Soli
     rot = Rotation.from_euler("z", yaw).as_matrix() @ Rotation.from_rotvec(np.pi / 2 * np.eye(3)[axis]).as_matrix()
     lowest = float(np.min((scaled_points("box", size) @ rot.T)[:, 2]))
     return Solid("box", size, np.array([x, y, -lowest]), rot)
-
-
-def standing(size: np.ndarray, x: float, y: float, yaw: float) -> Solid:
-    return Solid("box", size, np.array([x, y, size[2] / 2]), Rotation.from_euler("z", yaw).as_matrix())
 
 
 def joint_box_size(
@@ -65,8 +62,7 @@ def joint_box_size(
     centre, _, _ = initial_guess(camera, last_mask)
 
     def solids(q: np.ndarray, axis: int) -> tuple[Solid, Solid]:
-        size = np.exp(q[:3])
-        return standing(size, q[3], q[4], q[5]), on_side(size, q[6], q[7], q[8], axis)
+        return solid_from("box", q[[3, 4, 5, 0, 1, 2]]), on_side(np.exp(q[:3]), q[6], q[7], q[8], axis)
 
     def loss(q: np.ndarray, axis: int) -> float:
         first, last = solids(q, axis)
@@ -91,7 +87,8 @@ def joint_box_size(
             best = (float(res.fun), res.x, axis)
     first, last = solids(best[1], best[2])
     iou_key, iou_last = 1.0 - key_loss(first.surface_points()), 1.0 - last_loss(last.surface_points())
-    still_standing = track_solid(standing(key.size, *centre[:2], yaw), camera, last_mask, last_ignore, on_table=True)
+    upright = solid_from("box", np.array([*centre[:2], yaw, *np.log(key.size)]))
+    still_standing = track_solid(upright, camera, last_mask, last_ignore, on_table=True)
     if iou_last < max(LYING_IOU, still_standing[1] + LYING_GAIN) or iou_key < key_iou - KEY_SLACK:
         return None
     return canonical_box(first), float(iou_key), float(iou_last)
