@@ -140,3 +140,15 @@ def test_models_backend_seam_fails_at_its_stage(clip: Path, tmp_path: Path) -> N
         "mesh=models",
     )
     _expect_failure(bad, "mesh", None, out)
+
+
+def test_bench_perception_runs_the_seeds_asked_for(tmp_path: Path) -> None:
+    # --first-seed picks clips the rules were not tuned on (held-out seeds), not only seeds 0..N-1
+    done = v2p(
+        "bench", "perception", "--families", "tip_over", "--seeds", "1", "--first-seed", "7",
+        "--work-dir", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert [(r["family"], r["seed"]) for r in result["rows"]] == [("tip_over", 7)]
+    assert (tmp_path / "tip_over" / "7" / "gt.json").is_file() and result["summary"]["clips"] == 1

@@ -86,6 +86,35 @@ def test_a_saturated_highlight_is_told_from_the_table_and_from_white_things() ->
     assert not clipped_highlight(pixels, white).any()  # it brightens into the colour of a cream table
 
 
+def test_a_pink_objects_lit_top_is_its_highlight_and_the_cream_table_is_not() -> None:
+    # pink shades only 1.35 times redder than blue; lit, red pins at 255 and the top turns magenta
+    pixels = np.array([[(255, 172, 244), (254, 252, 203), (250, 250, 250), (236, 146, 209)]], np.uint8)
+    pink = np.array([[212.0, 111.0, 157.0]])
+    assert clipped_highlight(pixels, pink).tolist() == [[True, False, False, False]]
+
+
+def test_a_red_block_hidden_under_a_cup_is_not_tracked_onto_the_cream_table() -> None:
+    # the block's lit top is a light pink whose brightening path ends near the bright cream table's colour: once the
+    # cup hides the block, the table around it must not pass for the block's saturated highlight
+    table = (253, 254, 206)
+
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
+        frame[:] = table
+        if t < 4:
+            frame[60:80, 70:90] = (188, 58, 46)
+            frame[60:67, 70:90] = (250, 150, 140)  # the lit top
+            truth[60:80, 70:90] = True
+        else:  # a black cup over it, standing a little higher in the image
+            frame[44:78, 66:94] = (30, 30, 34)
+
+    frames, truths = _clip(paint)
+    region = np.ones((120, 160), bool)
+    tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "red"}, region=region)
+    table_px = (frames == table).all(axis=-1)
+    for t in range(4, len(frames)):
+        assert (tracks.masks[t, 0] & table_px[t]).sum() < 20, (t, int((tracks.masks[t, 0] & table_px[t]).sum()))
+
+
 def test_a_dropped_object_that_outran_its_track_is_found_again() -> None:
     cam = camera()
     size = np.array([0.05, 0.05, 0.1])

@@ -110,7 +110,8 @@ def bench_sandbox_cmd(
 @app.command("perception")
 def bench_perception_cmd(
     families: str = typer.Option("", help="comma-separated families (default: every built-in and plugin family)"),
-    seeds: int = typer.Option(3, help="synthetic videos per family (seeds 0..seeds-1)"),
+    seeds: int = typer.Option(3, help="synthetic videos per family (seeds first-seed..first-seed+seeds-1)"),
+    first_seed: int = typer.Option(0, help="the first seed: 6 with --seeds 3 gives clips no rule was tuned on"),
     work_dir: str = typer.Option("runs/bench-perception", help="synthetic clips and perception outputs go here"),
     json_out: bool = typer.Option(False, "--json", help="machine-readable output on stdout"),
 ) -> None:
@@ -126,7 +127,7 @@ def bench_perception_cmd(
         def progress(i: int, row: dict) -> None:
             bar.update(i, f"{row['family']} seed {row['seed']}", row=row)
 
-        rows = run_bench(names, list(range(seeds)), Path(work_dir), progress=progress)
+        rows = run_bench(names, list(range(first_seed, first_seed + seeds)), Path(work_dir), progress=progress)
     summary = summarize(rows)
     out.info(markdown(rows, summary))
     out.result({"benchmark": "perception", "summary": summary, "rows": rows})

@@ -163,7 +163,8 @@ def word_region(word: str, image_lab: np.ndarray) -> np.ndarray:
 
 CLIP_LEVEL = 250  # a channel at or above this has saturated: the camera lost what was beyond it
 HIGHLIGHT_TOLERANCE = 25.0  # RGB distance from a colour's brightening path still counted as on it
-DOMINANCE = 1.5  # a colour's strongest channel must exceed the next by this factor to saturate on its own
+DOMINANCE = 1.3  # a colour's strongest channel must exceed the next by this factor to saturate on its own
+# (a pink shade leads by only 1.35: its lit top, red pinned at 255, turns magenta)
 
 
 def reference_colors(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

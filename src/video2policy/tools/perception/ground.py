@@ -238,7 +238,7 @@ def ground_objects(
         raw = region
         region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
         comps = [c for c in _components(binary_fill_holes(region))]
-        rival_words = {_word_of(o, hints) for o in objects} | set(other_words or ())
+        rival_words = {word_of(o, hints) for o in objects} | set(other_words or ())
         rivals = np.zeros((h, w), bool)
         for other in rival_words - {word, None}:
             rivals |= word_region(other, image_lab)
@@ -288,7 +288,7 @@ def ground_objects(
     return found, why
 
 
-def _word_of(obj: NamedObject, hints: dict) -> str | None:
+def word_of(obj: NamedObject, hints: dict) -> str | None:
     hint = hints.get(obj.name)
     return hint if isinstance(hint, str) else color_word(obj.label)
 
@@ -354,6 +354,31 @@ def lit_highlights(
     _, labels = cv2.connectedComponents(lit.astype(np.uint8))
     touching = np.unique(labels[cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)])
     return np.isin(labels, touching[touching > 0])
+
+
+JOIN_GAP = 2  # pixels: a part of the object's colour this close to its mask is cut off only by a seam (a lit edge)
+JOIN_SHARE = 0.1  # smaller parts, and thin ones (a lit edge's fringe), are left to the mask's own refinement
+
+
+def joined_parts(
+    mask: np.ndarray, word: str, image_lab: np.ndarray, others: np.ndarray, table: np.ndarray
+) -> np.ndarray:
+    """Regions of the object's colour word that (nearly) touch its mask: other faces of the same object.
+
+    A lit rim can cut an open container in two (its back wall and its front wall both read 'pink', the rim between
+    them is brighter than the colour word allows): the grounding keeps the larger part, this adds the other.
+    Never the `table`: a bright cream table is near a light yellow.
+    """
+    if mask.sum() < 10:
+        return np.zeros_like(mask)
+    region = word_region(word, image_lab) & ~mask & ~others & ~table
+    region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((2 * JOIN_GAP + 1,) * 2, np.uint8)).astype(bool)
+    out = np.zeros_like(mask)
+    for part in _components(region):
+        if (part.mask & near).any() and part.area >= JOIN_SHARE * mask.sum():
+            out |= part.mask
+    return out
 
 
 def fill_notches(mask: np.ndarray, image_lab: np.ndarray, table: np.ndarray, others: np.ndarray) -> np.ndarray:

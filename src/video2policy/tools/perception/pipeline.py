@@ -33,9 +33,11 @@ from video2policy.tools.perception.ground import (
     candidates_rgb,
     fill_notches,
     ground_objects,
+    joined_parts,
     lit_highlights,
     parse_hint,
     table_region,
+    word_of,
 )
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
 from video2policy.tools.perception.pose import track_poses
@@ -47,7 +49,7 @@ from video2policy.tools.perception.track import refine_mask, shadow_like, track_
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "14"
+PIPELINE_VERSION = "15"
 
 
 @dataclass
@@ -407,6 +409,7 @@ class _Run:
         if depth is None:
             image_lab = lab(image)
             table_px = table_region(image_lab)[0]
+            words = {o.name: word_of(o, opts.hints) for o in rest}
             for name, g in found.items():
                 others = np.zeros(image.shape[:2], bool)
                 for other, o in found.items():
@@ -417,6 +420,10 @@ class _Run:
                 lit = lit_highlights(g.mask, image, others, table_px)
                 if lit.any():
                     g = found[name] = g.grown(lit, "highlights")
+                if words.get(name):  # a lit rim may have cut it in two
+                    joined = joined_parts(g.mask, words[name], image_lab, others, table_px)
+                    if joined.any():
+                        g = found[name] = g.grown(joined, "joined parts")
                 notches = fill_notches(g.mask, image_lab, table_px, others)
                 if notches.any():
                     found[name] = g.grown(notches, "notches")

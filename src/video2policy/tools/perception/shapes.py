@@ -84,10 +84,10 @@ NAME_PRIORS = {
 
 
 # Height over length of things whose one view leaves the height open (an ellipsoid's silhouette fixes five of its
-# six numbers): a weak pull on that ratio, which the silhouette overrides wherever it does say something.
+# six numbers): a pull on that ratio, which the silhouette overrides wherever it does say something clearly.
 # A computer mouse is about 10-12 cm long and 3.5-4 cm tall.
 HEIGHT_RATIOS = {"mouse": 0.37}
-HEIGHT_PRIOR_WEIGHT = 0.02  # loss per squared log-ratio off the prior
+HEIGHT_PRIOR_WEIGHT = 0.1  # loss per squared log-ratio off the prior (0.02 let a pixel of contact shadow win)
 
 
 def height_ratio(name: str) -> float | None:

@@ -28,6 +28,7 @@ SHADOW_FREE_SHARE = 0.3  # objects with more of their key mask shadow-like keep 
 STATIC_SHARE = 0.7  # a re-detected region this much unchanged since the key frame (off the object) is scenery
 STATIC_DIFF = 20  # RGB difference below which a pixel counts as unchanged
 SCENERY_TRIM = 0.1  # a mask with more unchanged background than this share loses it
+TABLE_LAB_DISTANCE = 12.0  # Lab distance within which a pixel has the table's colour, never an object's highlight
 
 
 @dataclass
@@ -191,7 +192,7 @@ def track_masks(
                     sup = shade if sup is None else sup & shade
                 scenery = _scenery(frames[t], frames[t0], mask0)
                 mask, ok = _segment_near(
-                    frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k]
+                    frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k], table_lab
                 )
                 if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
                     # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
@@ -247,7 +248,13 @@ def _segment_near(
     support: np.ndarray | None,
     word: str | None = None,
     references: np.ndarray | None = None,
+    table_lab: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
+    """The object's mask near where the flow predicts it; False when too little of its colour is there.
+
+    A light shade's brightening path ends near white, as a bright cream table does: pixels of the table's colour
+    (`table_lab`) are never the object's saturated highlight (a red block hidden under a cup tracked the table).
+    """
     x0, y0, x1, y1 = _box(predicted)
     h, w = predicted.shape
     pad = max(8, int(0.6 * max(x1 - x0, y1 - y0)))
@@ -256,7 +263,10 @@ def _segment_near(
     if word:
         prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
     if references is not None and len(references):  # its colour saturated where the light is strongest
-        prob = np.maximum(prob, 0.6 * clipped_highlight(image[Y0:Y1, X0:X1], references))
+        lit = clipped_highlight(image[Y0:Y1, X0:X1], references)
+        if table_lab is not None:
+            lit &= np.linalg.norm(image_lab[Y0:Y1, X0:X1] - table_lab, axis=-1) >= TABLE_LAB_DISTANCE
+        prob = np.maximum(prob, 0.6 * lit)
     fg = prob > 0.5
     if support is not None:
         fg &= support[Y0:Y1, X0:X1]
