@@ -189,7 +189,7 @@ def track_poses(
                         tilt=True,
                         on_table=True,
                         max_step=step,
-                        max_tilt=None if _lying(anchor, anchor.position) else PROPPED,
+                        max_tilt=None if _can_fall(anchor) else PROPPED,
                     )
                     if iou_rolled > iou_r + TILT_GAIN:
                         resting, iou_r = rolled, iou_rolled
@@ -241,7 +241,7 @@ def track_poses(
                         tilt=True,
                         max_step=step,
                         along_ray=ALONG_RAY if lifted else 0.0,
-                        max_tilt=None if lifted or _lying(anchor, anchor.position) else PROPPED,
+                        max_tilt=None if lifted or _can_fall(anchor) else PROPPED,
                     )
                     if iou_t > iou + TILT_GAIN:
                         upright, iou, method = tilted, iou_t, "silhouette (tilted)"
@@ -334,6 +334,11 @@ def _refind(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
     rest_z = solid.position[2] - _bottom(solid)
     start = Solid(solid.kind, solid.size.copy(), np.array([centre[0], centre[1], rest_z]), solid.rotation.copy())
     return track_solid(start, camera, mask, ignore, on_table=True)
+
+
+def _can_fall(solid: Solid) -> bool:
+    """Whether the solid, standing, has a side it could fall onto (`_lying`); if not, it tilts only when propped."""
+    return bool(_lying(solid, solid.position))
 
 
 def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
