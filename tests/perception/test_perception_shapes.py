@@ -28,7 +28,7 @@ from video2policy.tools.perception.shapes import (
     track_solid,
 )
 from video2policy.tools.perception.tipped import joint_box_size, on_side
-from video2policy.tools.perception.track import shadow_like
+from video2policy.tools.perception.track import cast_shadow, shadow_like
 
 
 def test_a_capsule_keeps_round_ends_and_its_bounding_box() -> None:
@@ -151,6 +151,18 @@ def test_shadows_are_the_tables_colour_darker_and_dark_objects_are_not() -> None
     table = lab(np.array([[[253, 238, 191]]], np.uint8))[0, 0]
     pixels = lab(np.array([[[112, 98, 82], [40, 40, 42], [230, 120, 30], [250, 236, 190]]], np.uint8))[0]
     assert shadow_like(pixels, table).tolist() == [True, False, False, False]
+
+
+def test_a_cast_shadow_keeps_a_tinted_tables_tint_and_any_shadow_on_a_grey_table_counts() -> None:
+    # on a cream table a beige object in shade (garlic under a hand) is greyer than the hand's cast shadow
+    cream = lab(np.array([[[254, 245, 197]]], np.uint8))[0, 0]
+    pixels = lab(np.array([[[120, 106, 84], [141, 133, 116]]], np.uint8))[0]
+    assert shadow_like(pixels, cream).tolist() == [True, True]
+    assert cast_shadow(pixels, cream).tolist() == [True, False]
+    # a barely tinted grey table has no tint for its shadows to keep
+    grey = lab(np.array([[[200, 198, 190]]], np.uint8))[0, 0]
+    neutral = lab(np.array([[[90, 90, 90]]], np.uint8))[0]
+    assert cast_shadow(neutral, grey).tolist() == shadow_like(neutral, grey).tolist() == [True]
 
 
 def test_a_mouse_gets_a_mouse_height_from_one_view() -> None:

@@ -124,3 +124,25 @@ def test_a_dropped_object_that_outran_its_track_is_found_again() -> None:
     seen = np.ones(len(masks), bool)
     poses = track_poses(start, 0, masks, seen, cam, lambda t: None, fps=30.0)
     assert np.linalg.norm(poses[-1].position[:2] - end.position[:2]) < 0.01
+
+
+def test_a_pale_object_in_a_hands_cast_shadow_is_not_grown_into_the_shadow() -> None:
+    # a garlic-coloured object on a cream table; its shaded side is darker and of the table's hue, so it once counted
+    # as shadow-like and the object was allowed shadow pixels: a hand's shadow passing over it became the object.
+    # A cast shadow keeps the table's tint; the object in shade is greyer.
+    table = (254, 245, 197)
+
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
+        frame[:] = table
+        shaded = t >= 3
+        if shaded:
+            frame[30:100, 40:130] = (120, 106, 84)  # the hand's shadow, all around the object
+        frame[55:63, 75:95] = (141, 133, 116) if shaded else (215, 210, 192)  # lit top
+        frame[63:80, 75:95] = (118, 112, 100) if shaded else (150, 143, 125)  # side
+        truth[55:80, 75:95] = True
+
+    frames, truths = _clip(paint)
+    region = np.ones((120, 160), bool)
+    tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, region=region)
+    ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+    assert min(ious) > 0.7, ious

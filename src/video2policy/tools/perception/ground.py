@@ -243,7 +243,8 @@ def ground_objects(
         for other in rival_words - {word, None}:
             rivals |= word_region(other, image_lab)
         prior = name_prior(obj.label)
-        scored = [(_word_score(c, prior, camera, table, rivals), c) for c in comps]
+        neighbours = _neighbours(obj, word, objects, found, hints, image_lab, other_words)
+        scored = [(_word_score(c, prior, camera, table, neighbours), c) for c in comps]
         scored = [(s, c) for s, c in scored if s > 0]
         if not scored:
             why[obj.name] = f"no {word} region on the table" + (" (only faces of other objects)" if comps else "")
@@ -295,6 +296,29 @@ def word_of(obj: NamedObject, hints: dict) -> str | None:
 
 RIVAL_PENALTY = 3.0  # a region whose border is a third another named colour is that object's lit or shaded face
 FACE_SHARE = 0.25  # a region bordered this much by an object's colour is taken as a face of it
+
+
+def _neighbours(
+    obj: NamedObject,
+    word: str,
+    objects: list[NamedObject],
+    found: dict[str, Grounding],
+    hints: dict,
+    image_lab: np.ndarray,
+    other_words: list[str] | None,
+) -> np.ndarray:
+    """Where another named object of another colour may be: its grounding once found (the rest of its colour is
+    then a lit or shaded face of something, as the top of an orange box that renders yellow), else every region
+    of its colour. `other_words` belong to objects found in another frame: their colour's regions."""
+    out = np.zeros(image_lab.shape[:2], bool)
+    for other in objects:
+        other_word = word_of(other, hints)
+        if other.name == obj.name or other_word in (None, word):
+            continue
+        out |= found[other.name].mask if other.name in found else word_region(other_word, image_lab)
+    for other_word in set(other_words or ()) - {word_of(o, hints) for o in objects} - {None}:
+        out |= word_region(other_word, image_lab)
+    return out
 
 
 def _word_score(

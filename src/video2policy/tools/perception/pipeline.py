@@ -49,7 +49,7 @@ from video2policy.tools.perception.track import refine_mask, shadow_like, track_
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "15"
+PIPELINE_VERSION = "16"
 
 
 @dataclass
@@ -340,6 +340,7 @@ class _Run:
         for obj in named:
             if obj.name not in found:
                 raise PerceptionError("ground", obj.name, f"'{obj.label}' not found: {why.get(obj.name, 'no match')}")
+        slivers = self._prefer_unhidden(clip, named, found, geometry, depth_at, opts, backend)
         objects, arrays = {}, {}
         for obj in named:
             t, g = found[obj.name]
@@ -353,8 +354,38 @@ class _Run:
             arrays[obj.name] = g.mask
             arrays[f"{obj.name}__core"] = g.core if g.core is not None else g.mask
             if t != 0:
-                self.warnings.append(f"ground: '{obj.label}' is not visible in the first frame; found in the last")
+                seen = "shows only a sliver" if obj.name in slivers else "is not visible"
+                self.warnings.append(f"ground: '{obj.label}' {seen} in the first frame; found in the last")
         return {"objects": objects, "_provenance": {"objects": objects}}, arrays
+
+    def _prefer_unhidden(
+        self,
+        clip: Clip,
+        named: list[NamedObject],
+        found: dict,
+        geometry: Geometry,
+        depth_at,
+        opts: PerceptionOptions,
+        backend: str,
+    ) -> set[str]:
+        """Objects found in the first frame as a mere sliver (a block under a cup shows a few pixels of its colour
+        past the rim) are looked for in the last frame too; a view there several times larger replaces it, as for
+        an object hidden at the start (its mesh and poses come from the frame that shows it). Returns those names."""
+        T = len(clip)
+        h, w = clip.frames[0].shape[:2]
+        slivers = [o for o in named if found[o.name][0] == 0 and found[o.name][1].mask.sum() < SLIVER_AREA * h * w]
+        if T < 2 or not slivers:
+            return set()
+        image = clip.frames[T - 1]
+        if backend == "models":
+            hits, _ = backends.models_ground(image, slivers, opts, clip.scale)
+        else:
+            taken = [g.mask for name, (t, g) in found.items() if t == T - 1]
+            hits, _ = self._ground_classical(image, slivers, geometry, depth_at(T - 1), opts, clip.scale, taken, named)
+        replaced = {name for name, g in hits.items() if g.mask.sum() >= UNHIDDEN_RATIO * found[name][1].mask.sum()}
+        for name in replaced:
+            found[name] = (T - 1, hits[name])
+        return replaced
 
     def _ground_classical(
         self,
@@ -731,6 +762,8 @@ class _Run:
 
 
 MIN_TABLE_FRACTION = 0.01  # of the image: below this the depth frame cannot anchor grounding
+SLIVER_AREA = 0.001  # of the image: a first-frame view smaller than this may be an object mostly hidden
+UNHIDDEN_RATIO = 3.0  # the last frame's view replaces a sliver when it is this many times larger
 
 
 def _camera_json(opts: PerceptionOptions) -> str | None:

@@ -28,6 +28,8 @@ SHADOW_FREE_SHARE = 0.3  # objects with more of their key mask shadow-like keep 
 STATIC_SHARE = 0.7  # a re-detected region this much unchanged since the key frame (off the object) is scenery
 STATIC_DIFF = 20  # RGB difference below which a pixel counts as unchanged
 SCENERY_TRIM = 0.1  # a mask with more unchanged background than this share loses it
+GREY_TABLE_CHROMA = 6.0  # a table less colourful than this (Lab chroma) is grey or white
+SHADOW_TINT = 1.0  # a cast shadow's chroma per lightness, as a share of the table's at least
 TABLE_LAB_DISTANCE = 12.0  # Lab distance within which a pixel has the table's colour, never an object's highlight
 
 
@@ -93,10 +95,22 @@ def shadow_like(pixels_lab: np.ndarray, table_lab: np.ndarray) -> np.ndarray:
     t_chroma = float(np.hypot(table_lab[1], table_lab[2]))
     chroma = np.hypot(a, b)
     darker = (light > 15) & (light < table_lab[0] - 8)
-    if t_chroma < 6:  # a grey or white table: its shadows are grey
+    if t_chroma < GREY_TABLE_CHROMA:  # a grey or white table: its shadows are grey
         return darker & (chroma < 6)
     hue = np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(table_lab[2], table_lab[1])))))
     return darker & (chroma >= 0.25 * t_chroma) & (chroma <= 1.2 * t_chroma) & (hue < np.radians(35))
+
+
+def cast_shadow(pixels_lab: np.ndarray, table_lab: np.ndarray) -> np.ndarray:
+    """Shadow-like pixels that keep at least the table's colourfulness per unit of lightness: a shadow on a cream
+    table is as tinted as the table, while a white or beige object in shade (garlic under a hand) is greyer.
+    On a grey or white table there is no tint to keep: every shadow-like pixel counts."""
+    shadow = shadow_like(pixels_lab, table_lab)
+    t_chroma = float(np.hypot(table_lab[1], table_lab[2]))
+    if t_chroma < GREY_TABLE_CHROMA:
+        return shadow
+    chroma = np.hypot(pixels_lab[..., 1], pixels_lab[..., 2])
+    return shadow & (chroma >= SHADOW_TINT * t_chroma / max(float(table_lab[0]), 1.0) * pixels_lab[..., 0])
 
 
 def _largest_components(mask: np.ndarray, keep_fraction: float) -> np.ndarray:
@@ -168,7 +182,7 @@ def track_masks(
     shadow_free = {}  # objects of a shadow's colour (dark, the table's tint) cannot be told from shadows
     models, references = {}, {}
     for k, (t0, mask, core) in key_masks.items():
-        shadow_free[k] = table_lab is not None and shadow_like(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
+        shadow_free[k] = table_lab is not None and cast_shadow(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
         inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         sure = inner if inner.sum() >= 20 else core
@@ -188,7 +202,7 @@ def track_masks(
                     predicted = prev
                 sup = support(t) if support else None
                 if shadow_free[k]:
-                    shade = ~shadow_like(lab_of(t), table_lab)
+                    shade = ~cast_shadow(lab_of(t), table_lab)
                     sup = shade if sup is None else sup & shade
                 scenery = _scenery(frames[t], frames[t0], mask0)
                 mask, ok = _segment_near(

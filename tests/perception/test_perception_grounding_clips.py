@@ -1,0 +1,48 @@
+"""Grounding on `v2p synth` clips (320×240) that it once got wrong, each scored against its gt.json.
+
+- uncover, seed 8: a green block under a purple cup shows a few green pixels past the rim in the first frame.
+  Grounded from that sliver, the block was a 16-pixel speck (size 81 % off, first position 17 cm); it is now
+  grounded in the last frame, where it is uncovered, and the user is told why.
+- drop_in_front_of, seed 6: an orange box whose lit top renders yellow, beside a yellow can. The yellow of the top
+  counted as a neighbour's face and zeroed the box; an orange speck off the table (a finger) was taken instead.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from video2policy.scene import SceneSpec
+from video2policy.tools.perception.bench import score_clip
+
+pytestmark = pytest.mark.slow
+
+
+def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, SceneSpec]:
+    from video2policy.plugins import load_behaviors
+    from video2policy.plugins.synth import synthesize
+
+    clip = tmp_path_factory.mktemp(f"{family}{seed}")
+    synthesize(load_behaviors().get(family), seed, clip, masks=True)
+    out = tmp_path_factory.mktemp("perceived")
+    return score_clip(clip, out), SceneSpec.load(out / "scene.json")
+
+
+def _scored(row: dict, name: str) -> dict:
+    entry = next(o for o in row["objects"] if o["name"] == name)
+    assert entry["ground_iou"] >= 0.5, entry
+    assert max(entry["size_error"]) < 0.3, entry
+    assert max(entry["first_cm"], entry["last_cm"]) < 3.0, entry
+    return entry
+
+
+def test_a_block_showing_a_sliver_under_a_cup_is_grounded_where_it_is_uncovered(tmp_path_factory) -> None:
+    row, scene = _perceived("uncover", 8, tmp_path_factory)
+    _scored(row, "green_block")
+    notes = [w for w in scene.provenance.warnings if "green block" in w and "sliver" in w]
+    assert notes, scene.provenance.warnings  # why its mesh comes from the last frame
+
+
+def test_an_orange_box_whose_lit_top_renders_yellow_is_grounded_beside_a_yellow_can(tmp_path_factory) -> None:
+    row, _ = _perceived("drop_in_front_of", 6, tmp_path_factory)
+    _scored(row, "orange_box")
+    _scored(row, "yellow_can")
