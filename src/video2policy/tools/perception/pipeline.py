@@ -322,17 +322,19 @@ class _Run:
         T = len(clip)
         found: dict[str, tuple[int, Grounding]] = {}
         why: dict[str, str] = {}
+
+        def ground_at(t: int, objects: list[NamedObject], taken: list[np.ndarray]) -> tuple[dict, dict]:
+            if backend == "models":
+                return backends.models_ground(clip.frames[t], objects, opts, clip.scale)
+            return self._ground_classical(
+                clip.frames[t], objects, geometry, depth_at(t), opts, clip.scale, taken, named
+            )
+
         for t in dict.fromkeys((0, T - 1)):
             rest = [o for o in named if o.name not in found]
             if not rest:
                 break
-            image = clip.frames[t]
-            if backend == "models":
-                hits, missing = backends.models_ground(image, rest, opts, clip.scale)
-            else:
-                hits, missing = self._ground_classical(
-                    image, rest, geometry, depth_at(t), opts, clip.scale, [g.mask for _, g in found.values()], named
-                )
+            hits, missing = ground_at(t, rest, [g.mask for _, g in found.values()])
             for name, g in hits.items():
                 found[name] = (t, g)
             for name, reason in missing.items():
@@ -340,7 +342,7 @@ class _Run:
         for obj in named:
             if obj.name not in found:
                 raise PerceptionError("ground", obj.name, f"'{obj.label}' not found: {why.get(obj.name, 'no match')}")
-        slivers = self._prefer_unhidden(clip, named, found, geometry, depth_at, opts, backend)
+        slivers = _prefer_unhidden(len(clip), clip.frames[0].shape[:2], named, found, ground_at)
         objects, arrays = {}, {}
         for obj in named:
             t, g = found[obj.name]
@@ -357,35 +359,6 @@ class _Run:
                 seen = "shows only a sliver" if obj.name in slivers else "is not visible"
                 self.warnings.append(f"ground: '{obj.label}' {seen} in the first frame; found in the last")
         return {"objects": objects, "_provenance": {"objects": objects}}, arrays
-
-    def _prefer_unhidden(
-        self,
-        clip: Clip,
-        named: list[NamedObject],
-        found: dict,
-        geometry: Geometry,
-        depth_at,
-        opts: PerceptionOptions,
-        backend: str,
-    ) -> set[str]:
-        """Objects found in the first frame as a mere sliver (a block under a cup shows a few pixels of its colour
-        past the rim) are looked for in the last frame too; a view there several times larger replaces it, as for
-        an object hidden at the start (its mesh and poses come from the frame that shows it). Returns those names."""
-        T = len(clip)
-        h, w = clip.frames[0].shape[:2]
-        slivers = [o for o in named if found[o.name][0] == 0 and found[o.name][1].mask.sum() < SLIVER_AREA * h * w]
-        if T < 2 or not slivers:
-            return set()
-        image = clip.frames[T - 1]
-        if backend == "models":
-            hits, _ = backends.models_ground(image, slivers, opts, clip.scale)
-        else:
-            taken = [g.mask for name, (t, g) in found.items() if t == T - 1]
-            hits, _ = self._ground_classical(image, slivers, geometry, depth_at(T - 1), opts, clip.scale, taken, named)
-        replaced = {name for name, g in hits.items() if g.mask.sum() >= UNHIDDEN_RATIO * found[name][1].mask.sum()}
-        for name in replaced:
-            found[name] = (T - 1, hits[name])
-        return replaced
 
     def _ground_classical(
         self,
@@ -759,6 +732,28 @@ class _Run:
                 )
             )
         contact_sheet(tiles, self.out / "contact_sheet.png")
+
+
+def _prefer_unhidden(
+    T: int,
+    shape: tuple[int, int],
+    named: list[NamedObject],
+    found: dict[str, tuple[int, Grounding]],
+    ground_at: Callable[[int, list[NamedObject], list[np.ndarray]], tuple[dict, dict]],
+) -> set[str]:
+    """Objects found in the first frame as a mere sliver (a block under a cup shows a few pixels of its colour past
+    the rim) are looked for in the last frame too; a view there several times larger replaces it in `found`, as for
+    an object hidden at the start (its mesh and poses come from the frame that shows it). Returns those names.
+    Only objects grounded in the last frame are taken there: a cup lifted off the block has left its first place."""
+    h, w = shape
+    slivers = [o for o in named if found[o.name][0] == 0 and found[o.name][1].mask.sum() < SLIVER_AREA * h * w]
+    if T < 2 or not slivers:
+        return set()
+    hits, _ = ground_at(T - 1, slivers, [g.mask for t, g in found.values() if t == T - 1])
+    replaced = {name for name, g in hits.items() if g.mask.sum() >= UNHIDDEN_RATIO * found[name][1].mask.sum()}
+    for name in replaced:
+        found[name] = (T - 1, hits[name])
+    return replaced
 
 
 MIN_TABLE_FRACTION = 0.01  # of the image: below this the depth frame cannot anchor grounding
