@@ -8,6 +8,8 @@ shape its noun suggests ('ball' is round), user hints (a box or a colour), and s
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -215,6 +217,11 @@ def ground_objects(
     found: dict[str, Grounding] = {}
     why: dict[str, str] = {}
     claimed = np.zeros((h, w), bool)
+
+    @functools.cache
+    def region_of(word: str) -> np.ndarray:  # each colour word's region once, for the object and its rivals
+        return word_region(word, image_lab)
+
     for obj in objects:
         hint = hints.get(obj.name)
         if isinstance(hint, tuple):
@@ -232,7 +239,7 @@ def ground_objects(
         word = hint if isinstance(hint, str) else color_word(obj.label)
         if not word:
             continue
-        region = word_region(word, image_lab) & ~claimed
+        region = region_of(word) & ~claimed
         if search is not None:
             region &= search
         raw = region
@@ -241,9 +248,9 @@ def ground_objects(
         rival_words = {word_of(o, hints) for o in objects} | set(other_words or ())
         rivals = np.zeros((h, w), bool)
         for other in rival_words - {word, None}:
-            rivals |= word_region(other, image_lab)
+            rivals |= region_of(other)
         prior = name_prior(obj.label)
-        neighbours = _neighbours(obj, word, objects, found, hints, image_lab, other_words)
+        neighbours = _neighbours(obj, word, objects, found, hints, region_of, other_words)
         scored = [(_word_score(c, prior, camera, table, neighbours), c) for c in comps]
         scored = [(s, c) for s, c in scored if s > 0]
         if not scored:
@@ -304,20 +311,20 @@ def _neighbours(
     objects: list[NamedObject],
     found: dict[str, Grounding],
     hints: dict,
-    image_lab: np.ndarray,
+    region_of: Callable[[str], np.ndarray],
     other_words: list[str] | None,
 ) -> np.ndarray:
     """Where another named object of another colour may be: its grounding once found (the rest of its colour is
     then a lit or shaded face of something, as the top of an orange box that renders yellow), else every region
     of its colour. `other_words` belong to objects found in another frame: their colour's regions."""
-    out = np.zeros(image_lab.shape[:2], bool)
+    out = np.zeros_like(region_of(word))
     for other in objects:
         other_word = word_of(other, hints)
         if other.name == obj.name or other_word in (None, word):
             continue
-        out |= found[other.name].mask if other.name in found else word_region(other_word, image_lab)
+        out |= found[other.name].mask if other.name in found else region_of(other_word)
     for other_word in set(other_words or ()) - {word_of(o, hints) for o in objects} - {None}:
-        out |= word_region(other_word, image_lab)
+        out |= region_of(other_word)
     return out
 
 

@@ -175,6 +175,13 @@ def track_masks(
             labs[t] = lab(frames[t])
         return labs[t]
 
+    shades: list[np.ndarray | None] = [None] * T
+
+    def unshaded(t: int) -> np.ndarray:  # the same for every shadow-free object: once per frame
+        if shades[t] is None:
+            shades[t] = ~cast_shadow(lab_of(t), table_lab)
+        return shades[t]
+
     table_lab = None
     if region is not None and region.any():
         table = region & (np.linalg.norm(lab_of(0) - np.median(lab_of(0)[region], axis=0), axis=-1) < 12)
@@ -202,8 +209,7 @@ def track_masks(
                     predicted = prev
                 sup = support(t) if support else None
                 if shadow_free[k]:
-                    shade = ~cast_shadow(lab_of(t), table_lab)
-                    sup = shade if sup is None else sup & shade
+                    sup = unshaded(t) if sup is None else sup & unshaded(t)
                 scenery = _scenery(frames[t], frames[t0], mask0)
                 mask, ok = _segment_near(
                     frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k], table_lab
