@@ -15,6 +15,9 @@ _TIPPED = re.compile(
     r"\b(tip|tips|tipping|knock|knocks|knocking|topple|topples|toppling)\b.*\bover\b|\bfalls? over\b|\bon its side\b",
     re.IGNORECASE,
 )
+# "Throwing [garlic] into [bowl]", "Putting [plush toy] into [bin]", "Putting [pen] in [cup]": the first object
+# ends inside the second ("in front of [mug]" does not match: the second bracket must follow the word directly)
+_INTO = re.compile(r"\[([^\[\]]+)\]\s+(?:into|inside|in)\s+\[([^\[\]]+)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,13 @@ def tipped_over(caption: str, named: list[NamedObject]) -> str | None:
     if not caption or not named or not _TIPPED.search(_BRACKETS.sub("x", caption)):
         return None
     return named[0].name
+
+
+def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
+    """(object, container) names when the caption puts one named object into another, else None."""
+    match = _INTO.search(caption or "")
+    if not match:
+        return None
+    names = {o.name for o in named}
+    inner, outer = identifier(match.group(1)), identifier(match.group(2))
+    return (inner, outer) if inner in names and outer in names and inner != outer else None

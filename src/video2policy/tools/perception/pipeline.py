@@ -22,7 +22,7 @@ import numpy as np
 from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
 from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, write_assets
-from video2policy.tools.perception.caption import NamedObject, parse_objects, tipped_over
+from video2policy.tools.perception.caption import NamedObject, parse_objects, put_into, tipped_over
 from video2policy.tools.perception.colors import color_word, lab
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
@@ -45,11 +45,11 @@ from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
 from video2policy.tools.perception.tipped import refit_tipped_box
-from video2policy.tools.perception.track import refine_mask, shadow_like, track_masks
+from video2policy.tools.perception.track import refine_mask, settle_inside, shadow_like, track_masks
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "16"
+PIPELINE_VERSION = "17"
 
 
 @dataclass
@@ -207,12 +207,13 @@ class _Run:
             k: (grounded[o.name]["keyframe"], arrays[o.name], arrays[f"{o.name}__core"]) for k, o in enumerate(named)
         }
 
-        key = stage_key(key, "segment", stage_backends["segment"], opts.model_paths.get("sam2"))
+        into = put_into(caption, named)
+        key = stage_key(key, "segment", stage_backends["segment"], opts.model_paths.get("sam2"), into)
         data, arrays = self.cached(
             "segment",
             key,
             stage_backends["segment"],
-            lambda: self._segment(clip, named, key_masks, geometry, depth_at, opts, stage_backends["segment"]),
+            lambda: self._segment(clip, named, key_masks, geometry, depth_at, opts, stage_backends["segment"], into),
         )
         masks, seen, mask_conf = arrays["masks"], arrays["seen"], arrays["confidence"]
         ignore = _ignore_fn(clip, masks)
@@ -442,8 +443,15 @@ class _Run:
         depth_at,
         opts: PerceptionOptions,
         backend: str,
+        into: tuple[str, str] | None = None,
     ) -> tuple[dict, dict]:
+        """Masks of every named object in every frame; `into` (object, container) from the caption settles the
+        object inside the container at the end when its track does not (`track.settle_inside`)."""
         total = len(clip) * len(named)
+        words = {
+            k: (opts.hints.get(o.name) if isinstance(opts.hints.get(o.name), str) else color_word(o.label))
+            for k, o in enumerate(named)
+        }
 
         def tick(done: int, _total: int) -> None:
             self.progress("segment", done, total)
@@ -458,16 +466,16 @@ class _Run:
                     d = depth_at(t)
                     return (_height_map(d, geometry.camera)[0] > 0.004) | (d <= 0.05)
 
-            words = {
-                k: (opts.hints.get(o.name) if isinstance(opts.hints.get(o.name), str) else color_word(o.label))
-                for k, o in enumerate(named)
-            }
             if opts.depth_dir:
                 region = _height_map(depth_at(0), geometry.camera)[1]
                 region = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
             else:
                 region = table_region(lab(clip.frames[0]))[1]
             tracks = track_masks(clip.frames, key_masks, support, tick, words, region)
+        if into:
+            k_in, k_out = ({o.name: k for k, o in enumerate(named)}[name] for name in into)
+            scale = _area_scale(geometry.camera, key_masks[k_in][1], key_masks[k_out][1])
+            settle_inside(clip.frames, tracks, key_masks, k_in, k_out, words, area_scale=scale)
         notes = [
             n.replace(f"object {k}:", f"'{o.label}':")
             for n in tracks.notes
@@ -818,3 +826,18 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
 
 
 __all__ = ["STAGES", "PerceptionOptions", "perceive"]
+
+
+def _area_scale(camera: PinholeCamera, mask: np.ndarray, place: np.ndarray) -> float:
+    """How large an object seen as `mask` looks at `place` (another mask on the table), as a ratio of areas:
+    apparent area falls with the squared distance from the camera. 1.0 when either is not on the table."""
+    distances = []
+    for m in (mask, place):
+        ys, xs = np.nonzero(m)
+        if not len(ys):
+            return 1.0
+        point = camera.on_plane(np.array([[xs.mean(), ys.mean()]]))[0]  # about where it stands
+        if not np.isfinite(point).all():
+            return 1.0
+        distances.append(float(np.linalg.norm(point - camera.t)))
+    return (distances[0] / distances[1]) ** 2

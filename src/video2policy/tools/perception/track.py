@@ -30,6 +30,7 @@ STATIC_DIFF = 20  # RGB difference below which a pixel counts as unchanged
 SCENERY_TRIM = 0.1  # a mask with more unchanged background than this share loses it
 GREY_TABLE_CHROMA = 6.0  # a table less colourful than this (Lab chroma) is grey or white
 SHADOW_TINT = 1.0  # a cast shadow's chroma per lightness, as a share of the table's at least
+INSIDE_PROBABILITY = 0.25  # least colour fit of an object looked for inside its container (lit unlike its key frame)
 TABLE_LAB_DISTANCE = 12.0  # Lab distance within which a pixel has the table's colour, never an object's highlight
 
 
@@ -190,10 +191,8 @@ def track_masks(
     models, references = {}, {}
     for k, (t0, mask, core) in key_masks.items():
         shadow_free[k] = table_lab is not None and cast_shadow(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
-        inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        sure = inner if inner.sum() >= 20 else core
-        models[k] = ColorModel(lab_of(t0), sure, background=~ring)
+        sure = _sure_pixels(mask, core)
+        models[k] = _key_model(lab_of(t0), mask, sure)
         references[k] = reference_colors(frames[t0], sure)
         masks[t0, k], conf[t0, k], seen[t0, k] = mask, 1.0, True
     total, done = T * K, K
@@ -257,6 +256,87 @@ def track_masks(
         if lost[k]:
             notes.append(f"object {k}: hidden or lost in {int(lost[k])} of {T} frames (mask propagated)")
     return Tracks(masks, conf, seen, notes)
+
+
+def _sure_pixels(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """The key mask's core pixels away from its edge (where colours blend with the background), when enough remain."""
+    inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return inner if inner.sum() >= 20 else core
+
+
+def _key_model(image_lab: np.ndarray, mask: np.ndarray, sure: np.ndarray) -> ColorModel:
+    """The object's colour model: its sure pixels against everything outside a ring around its key mask."""
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return ColorModel(image_lab, sure, background=~ring)
+
+
+def settle_inside(
+    frames: np.ndarray,
+    tracks: Tracks,
+    key_masks: dict[int, tuple[int, np.ndarray, np.ndarray]],
+    inner: int,
+    outer: int,
+    words: dict[int, str | None] | None = None,
+    area_scale: float = 1.0,
+) -> int:
+    """Where the caption puts object `inner` into `outer` ("Throwing [garlic] into [bowl]"), the clip ends with it
+    inside. A small pale object thrown in is easily lost on the way (the hand, the speed), and its track then ends
+    on a speck of its colour elsewhere; so when the last frame's mask is not inside the container's outline, the
+    object is looked for there: pixels of the outline (convex hull) that fit its colour better than the
+    container's, about its size there (`area_scale`: its apparent area at the container over that at its key
+    frame, from their distances to the camera). From the last frame back, while it lies still, the found region
+    replaces the track. Returns the number of frames replaced (0 when the track ended inside, or nothing was found).
+    """
+    words = words or {}
+    T = len(frames)
+    t_in, mask_in, core_in = key_masks[inner]
+    t_out, mask_out, core_out = key_masks[outer]
+    model_in = _key_model(lab(frames[t_in]), mask_in, _sure_pixels(mask_in, core_in))
+    model_out = _key_model(lab(frames[t_out]), mask_out, _sure_pixels(mask_out, core_out))
+    ref_area = float(mask_in.sum()) * area_scale
+    later, replaced = None, 0
+    for t in range(T - 1, -1, -1):
+        container = tracks.masks[t, outer]
+        if not tracks.seen[t, outer] or container.sum() < 20:
+            break
+        hull = np.zeros_like(container, dtype=np.uint8)
+        cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(container.astype(np.uint8)))], 1)
+        hull = hull.astype(bool)
+        current = tracks.masks[t, inner]
+        sized = LOST_FRACTION * ref_area <= current.sum() <= AREA_RANGE[1] * ref_area
+        if later is None and tracks.seen[t, inner] and sized and (current & hull).sum() >= 0.5 * current.sum():
+            return 0  # the track ends inside, about the object's size: nothing to mend
+        image_lab = lab(frames[t])
+        p_in = model_in.probability(image_lab)
+        if words.get(inner):
+            p_in = np.maximum(p_in, 0.9 * word_region(words[inner], image_lab))
+        fits = hull & (p_in > INSIDE_PROBABILITY) & (p_in > model_out.probability(image_lab))
+        fits = cv2.morphologyEx(fits.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(fits)
+        best, best_score = None, 0.0
+        for i in range(1, n):
+            if not LOST_FRACTION * ref_area <= stats[i, cv2.CC_STAT_AREA] <= AREA_RANGE[1] * ref_area:
+                continue
+            region = labels == i
+            if later is not None:  # still lying where it was found in the later frame
+                score = float((region & later).sum() / (region | later).sum())
+                if score < 0.5:
+                    continue
+            else:
+                score = float(p_in[region].mean())
+            if score > best_score:
+                best, best_score = region, score
+        if best is None:
+            break
+        later = binary_fill_holes(best)
+        tracks.masks[t, inner], tracks.seen[t, inner], tracks.confidence[t, inner] = later, True, 1.0
+        tracks.masks[t, outer] &= ~later  # the container's outline filled over it
+        replaced += 1
+    if replaced:
+        tracks.notes.append(
+            f"object {inner}: found inside its container in the last {replaced} frames (the caption puts it there)"
+        )
+    return replaced
 
 
 def _segment_near(
