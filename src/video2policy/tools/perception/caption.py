@@ -15,6 +15,9 @@ _TIPPED = re.compile(
     r"\b(tip|tips|tipping|knock|knocks|knocking|topple|topples|toppling)\b.*\bover\b|\bfalls? over\b|\bon its side\b",
     re.IGNORECASE,
 )
+# "Lifting [cup] up", "Picking [pen] up", "Lifting up [box]", "Raising [bottle]": the first object ends in the air,
+# held. Wordings that let it down again ("..., then letting it drop down", "Putting [x] down") do not match.
+_HELD = re.compile(r"^\s*(?:lifting|picking|raising|holding)\b(?:\s+up)?\s*\[[^\[\]]+\](?:\s+up)?\s*$", re.IGNORECASE)
 # "Throwing [garlic] into [bowl]", "Putting [plush toy] into [bin]", "Putting [pen] in [cup]": the first object
 # ends inside the second ("in front of [mug]" does not match: the second bracket must follow the word directly)
 _INTO = re.compile(r"\[([^\[\]]+)\]\s+(?:into|inside|in)\s+\[([^\[\]]+)\]", re.IGNORECASE)
@@ -68,3 +71,10 @@ def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
     names = {o.name for o in named}
     inner, outer = identifier(match.group(1)), identifier(match.group(2))
     return (inner, outer) if inner in names and outer in names and inner != outer else None
+
+
+def held_up(caption: str, named: list[NamedObject]) -> str | None:
+    """The name of the object the caption says is lifted and held up at the end (its first named object), or None."""
+    if not caption or not named or not _HELD.match(caption):
+        return None
+    return named[0].name

@@ -31,7 +31,7 @@ from video2policy.tools.perception.colors import (
 )
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
-from video2policy.tools.perception.track import seeded_grabcut, shadow_like
+from video2policy.tools.perception.track import cast_shadow, seeded_grabcut, shadow_like
 
 MIN_AREA_FRACTION = 0.0002
 MAX_AREA_FRACTION = 0.25
@@ -132,8 +132,9 @@ SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a nam
 
 def _beside_hand(image_lab: np.ndarray, cand: Candidate, table_lab: np.ndarray) -> list[Candidate]:
     """What is left of a hand-and-arm region without its skin and its cast shadow: an object the fingers touch
-    (garlic picked up from beside the hand) is part of the arm's region and would otherwise be lost with it."""
-    arm = (skin_like(image_lab) | shadow_like(image_lab, table_lab)) & cand.mask
+    (garlic picked up from beside the hand) is part of the arm's region and would otherwise be lost with it. The
+    shadow keeps the table's tint (`track.cast_shadow`): the garlic's own shaded side, greyer, stays."""
+    arm = (skin_like(image_lab) | cast_shadow(image_lab, table_lab)) & cand.mask
     arm = cv2.dilate(arm.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     rest = cv2.morphologyEx((cand.mask & ~arm).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     return _components(binary_fill_holes(rest))

@@ -22,7 +22,7 @@ import numpy as np
 from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
 from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, write_assets
-from video2policy.tools.perception.caption import NamedObject, parse_objects, put_into, tipped_over
+from video2policy.tools.perception.caption import NamedObject, held_up, parse_objects, put_into, tipped_over
 from video2policy.tools.perception.colors import color_word, lab
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
@@ -49,7 +49,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "17"
+PIPELINE_VERSION = "18"
 
 
 @dataclass
@@ -234,7 +234,8 @@ class _Run:
         solids = {n: Solid.from_dict(d) for n, d in data["solids"].items()}
         rhos = {n: d["rho"] for n, d in data["objects"].items()}
 
-        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped)
+        held = held_up(caption, named)
+        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held)
         data, _ = self.cached(
             "pose",
             key,
@@ -252,6 +253,7 @@ class _Run:
                 clip.fps,
                 clip.frames,
                 tipped,
+                held,
             ),
         )
         poses = data["poses"]
@@ -601,6 +603,7 @@ class _Run:
         fps: float,
         frames: np.ndarray,
         tipped: str | None,
+        held: str | None = None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -628,6 +631,7 @@ class _Run:
                 fps,
                 image=lambda t: frames[t],
                 tipped=obj.name == tipped,
+                held=obj.name == held,
             )
             poses[obj.name] = [
                 {

@@ -129,6 +129,7 @@ def track_poses(
     fps: float = 30.0,
     image: Callable[[int], np.ndarray] | None = None,
     tipped: bool = False,
+    held: bool = False,
 ) -> list[TrackedPose]:
     """Poses for every frame, starting from the key frame's fit.
 
@@ -138,7 +139,9 @@ def track_poses(
     picked up, not slid away in the air), whichever fits better. With `image(t)` (RGB at the masks' resolution),
     a resting object is also tried on its side, and taken so when that fits at least as well and its surface
     explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
-    tipped over) lets it end on its side when that fits the last frame nearly as well as standing. While it is
+    tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
+    caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
+    down, so the resting reading along the camera's ray is not tried. While it is
     lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size.
     """
     T = len(masks)
@@ -197,7 +200,7 @@ def track_poses(
                     lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
                 else:
                     lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
-                if lifted and (final or _at_rest(masks, seen, t, direction)):
+                if lifted and not held and (final or _at_rest(masks, seen, t, direction)):
                     landed = _landing(free, camera, masks[t], ign)
                     if landed is not None and landed[1] >= iou_f - LAND_SLACK:
                         resting, iou_r = landed

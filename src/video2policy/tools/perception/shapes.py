@@ -29,6 +29,7 @@ TRACK_FREE_WEIGHT = 1.0
 NAME_PRIORS = {
     "sphere": ("ball", "sphere", "orange", "apple", "globe", "marble", "egg", "tomato", "peach"),
     "cylinder": (
+        "garlic",  # a bulb stands on its flat root end: a round footprint under a rounded top
         "cup",
         "can",
         "bottle",
