@@ -5,6 +5,9 @@
   grounded in the last frame, where it is uncovered, and the user is told why.
 - drop_in_front_of, seed 6: an orange box whose lit top renders yellow, beside a yellow can. The yellow of the top
   counted as a neighbour's face and zeroed the box; an orange speck off the table (a finger) was taken instead.
+- throw_into, seeds 1 and 3: the garlic (no colour word: found among the regions that stand out from the table).
+  On seed 1 its shaded side lies in the arm's shadow and was cut away with it; on seed 3 it was fitted as a capsule,
+  which is never shorter than wide, so the squat bulb came out 72 % too tall (its name's primitive is a cylinder).
 """
 
 from __future__ import annotations
@@ -46,3 +49,11 @@ def test_an_orange_box_whose_lit_top_renders_yellow_is_grounded_beside_a_yellow_
     row, _ = _perceived("drop_in_front_of", 6, tmp_path_factory)
     _scored(row, "orange_box")
     _scored(row, "yellow_can")
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_the_thrown_garlic_is_grounded_whole_and_fitted_as_a_squat_bulb(seed: int, tmp_path_factory) -> None:
+    row, _ = _perceived("throw_into", seed, tmp_path_factory)
+    garlic = next(o for o in row["objects"] if o["name"] == "garlic")
+    assert garlic["ground_iou"] >= 0.5, garlic
+    assert max(garlic["size_error"]) < 0.3, garlic

@@ -829,9 +829,6 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
     return ignore
 
 
-__all__ = ["STAGES", "PerceptionOptions", "perceive"]
-
-
 def _area_scale(camera: PinholeCamera, mask: np.ndarray, place: np.ndarray) -> float:
     """How large an object seen as `mask` looks at `place` (another mask on the table), as a ratio of areas:
     apparent area falls with the squared distance from the camera. 1.0 when either is not on the table."""
@@ -845,3 +842,6 @@ def _area_scale(camera: PinholeCamera, mask: np.ndarray, place: np.ndarray) -> f
             return 1.0
         distances.append(float(np.linalg.norm(point - camera.t)))
     return (distances[0] / distances[1]) ** 2
+
+
+__all__ = ["STAGES", "PerceptionOptions", "perceive"]

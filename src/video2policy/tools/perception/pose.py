@@ -141,8 +141,8 @@ def track_poses(
     explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
     tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
     caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
-    down, so the resting reading along the camera's ray is not tried. While it is
-    lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size.
+    down, so the resting reading along the camera's ray is not tried. While it is lifted, moving along the
+    camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size.
     """
     T = len(masks)
     step = MAX_SPEED / fps
