@@ -223,6 +223,10 @@ def ground_objects(
     def region_of(word: str) -> np.ndarray:  # each colour word's region once, for the object and its rivals
         return word_region(word, image_lab)
 
+    @functools.cache
+    def arm() -> np.ndarray:
+        return person_arm(image_lab)
+
     for obj in objects:
         hint = hints.get(obj.name)
         if isinstance(hint, tuple):
@@ -245,7 +249,7 @@ def ground_objects(
             region &= search
         raw = region
         region = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
-        comps = [c for c in _components(binary_fill_holes(region))]
+        comps = [c for c in _components(binary_fill_holes(region)) if not _part_of_arm(c, arm())]
         rival_words = {word_of(o, hints) for o in objects} | set(other_words or ())
         rivals = np.zeros((h, w), bool)
         for other in rival_words - {word, None}:
@@ -295,6 +299,24 @@ def ground_objects(
         if obj.name not in found:
             why[obj.name] = f"more named objects than the {len(pool)} regions that stand out from the table"
     return found, why
+
+
+ARM_MIN_AREA = 0.003  # share of the image: a skin-coloured region entering from the frame's edge this large is an arm
+
+
+def person_arm(image_lab: np.ndarray) -> np.ndarray:
+    """Skin-coloured regions that enter the frame from its edge (`colors.skin_like`): the person's hand and arm."""
+    h, w = image_lab.shape[:2]
+    skin = cv2.morphologyEx(skin_like(image_lab).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(skin)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    keep = [i for i in edge if i > 0 and stats[i, cv2.CC_STAT_AREA] >= ARM_MIN_AREA * h * w]
+    return np.isin(labels, keep)
+
+
+def _part_of_arm(cand: Candidate, arm: np.ndarray) -> bool:
+    """A region of the named colour that is mostly the person's arm (lit skin renders orange or pink)."""
+    return bool((cand.mask & arm).sum() > SKIN_SHARE * cand.area)
 
 
 def word_of(obj: NamedObject, hints: dict) -> str | None:

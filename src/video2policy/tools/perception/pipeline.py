@@ -49,7 +49,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "18"
+PIPELINE_VERSION = "19"
 
 
 @dataclass
@@ -219,12 +219,13 @@ class _Run:
         ignore = _ignore_fn(clip, masks)
 
         tipped = tipped_over(caption, named)
+        key_frames = [key_masks[k][0] for k in range(len(named))]
         key = stage_key(key, "mesh", stage_backends["mesh"], tipped)
         data, _ = self.cached(
             "mesh",
             key,
             stage_backends["mesh"],
-            lambda: self._mesh(clip, named, masks, seen, geometry, ignore, stage_backends["mesh"], tipped),
+            lambda: self._mesh(clip, named, masks, seen, geometry, ignore, stage_backends["mesh"], tipped, key_frames),
         )
         fits = {n: MeshFit.from_dict(d) for n, d in data["fits"].items()}
 
@@ -498,17 +499,31 @@ class _Run:
         )
 
     def _mesh(
-        self, clip, named, masks, seen, geometry: Geometry, ignore, backend: str, tipped: str | None
+        self,
+        clip,
+        named,
+        masks,
+        seen,
+        geometry: Geometry,
+        ignore,
+        backend: str,
+        tipped: str | None,
+        key_frames: list[int],
     ) -> tuple[dict, dict]:
+        """A fitted primitive per object. Frames before an object's grounding key frame do not count as seen: the
+        grounding did not find it there (a ball under a cup), so a mask the tracker carried back into them is not
+        its outline."""
         if backend != "classical":
             raise PerceptionError("mesh", None, backends.NOT_PACKAGED["mesh"])
         fits = {}
         for k, obj in enumerate(named):
             self.progress("mesh", k, len(named))
+            in_view = seen[:, k].copy()
+            in_view[: key_frames[k]] = False
             fit = build_mesh_fit(
                 obj.label,
                 masks[:, k],
-                seen[:, k],
+                in_view,
                 geometry.camera,
                 lambda t, k=k: ignore(t, k),
                 trust_name=geometry.pose_source == "default",
