@@ -315,7 +315,7 @@ def person_arm(image_lab: np.ndarray) -> np.ndarray:
 
 
 def _part_of_arm(cand: Candidate, arm: np.ndarray) -> bool:
-    """A region of the named colour that is mostly the person's arm (lit skin renders orange or pink)."""
+    """A region of the named colour that is mostly the person's arm (lit skin renders orange)."""
     return bool((cand.mask & arm).sum() > SKIN_SHARE * cand.area)
 
 
