@@ -258,6 +258,13 @@ def track_masks(
     return Tracks(masks, conf, seen, notes)
 
 
+def _colour_fit(model: ColorModel, image_lab: np.ndarray, word: str | None) -> np.ndarray:
+    """Per pixel, how well the colour fits the object: its colour model, raised where its colour word's hue
+    region says so (the word holds whatever the lighting, the model only for the key frame's)."""
+    prob = model.probability(image_lab)
+    return np.maximum(prob, 0.9 * word_region(word, image_lab)) if word else prob
+
+
 def _sure_pixels(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
     """The key mask's core pixels away from its edge (where colours blend with the background), when enough remain."""
     inner = cv2.erode(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -294,6 +301,10 @@ def settle_inside(
     model_in = _key_model(lab(frames[t_in]), mask_in, _sure_pixels(mask_in, core_in))
     model_out = _key_model(lab(frames[t_out]), mask_out, _sure_pixels(mask_out, core_out))
     ref_area = float(mask_in.sum()) * area_scale
+
+    def about_its_size(area: float) -> bool:
+        return LOST_FRACTION * ref_area <= area <= AREA_RANGE[1] * ref_area
+
     later, replaced = None, 0
     for t in range(T - 1, -1, -1):
         container = tracks.masks[t, outer]
@@ -303,19 +314,17 @@ def settle_inside(
         cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(container.astype(np.uint8)))], 1)
         hull = hull.astype(bool)
         current = tracks.masks[t, inner]
-        sized = LOST_FRACTION * ref_area <= current.sum() <= AREA_RANGE[1] * ref_area
-        if later is None and tracks.seen[t, inner] and sized and (current & hull).sum() >= 0.5 * current.sum():
+        inside = (current & hull).sum() >= 0.5 * current.sum()
+        if later is None and tracks.seen[t, inner] and about_its_size(current.sum()) and inside:
             return 0  # the track ends inside, about the object's size: nothing to mend
         image_lab = lab(frames[t])
-        p_in = model_in.probability(image_lab)
-        if words.get(inner):
-            p_in = np.maximum(p_in, 0.9 * word_region(words[inner], image_lab))
+        p_in = _colour_fit(model_in, image_lab, words.get(inner))
         fits = hull & (p_in > INSIDE_PROBABILITY) & (p_in > model_out.probability(image_lab))
         fits = cv2.morphologyEx(fits.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(fits)
         best, best_score = None, 0.0
         for i in range(1, n):
-            if not LOST_FRACTION * ref_area <= stats[i, cv2.CC_STAT_AREA] <= AREA_RANGE[1] * ref_area:
+            if not about_its_size(stats[i, cv2.CC_STAT_AREA]):
                 continue
             region = labels == i
             if later is not None:  # still lying where it was found in the later frame
@@ -359,9 +368,7 @@ def _segment_near(
     h, w = predicted.shape
     pad = max(8, int(0.6 * max(x1 - x0, y1 - y0)))
     X0, Y0, X1, Y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-    prob = model.probability(image_lab[Y0:Y1, X0:X1])
-    if word:
-        prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
+    prob = _colour_fit(model, image_lab[Y0:Y1, X0:X1], word)
     if references is not None and len(references):  # its colour saturated where the light is strongest
         lit = clipped_highlight(image[Y0:Y1, X0:X1], references)
         if table_lab is not None:
@@ -422,9 +429,7 @@ def _redetect(
     size = max(x1 - x0, y1 - y0)
     pad = max(20, 2 * size)
     X0, Y0, X1, Y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
-    prob = model.probability(image_lab[Y0:Y1, X0:X1])
-    if word:
-        prob = np.maximum(prob, 0.9 * word_region(word, image_lab[Y0:Y1, X0:X1]))
+    prob = _colour_fit(model, image_lab[Y0:Y1, X0:X1], word)
     fg = prob > 0.5
     if support is not None:
         fg &= support[Y0:Y1, X0:X1]
@@ -463,9 +468,7 @@ def _reacquire(
     scenery: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The region of the object's colour and about its size anywhere in `region` (not mostly `scenery`), or None."""
-    prob = model.probability(image_lab)
-    if word:
-        prob = np.maximum(prob, 0.9 * word_region(word, image_lab))
+    prob = _colour_fit(model, image_lab, word)
     fg = cv2.morphologyEx(((prob > 0.6) & region).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
     best, best_score = None, 0.0
