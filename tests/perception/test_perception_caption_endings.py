@@ -2,6 +2,9 @@
 
 - "Throwing [garlic] into [bowl]": the object ends inside the other. throw_into seed 7 lost the pale garlic in the
   throw; its track ended on a speck of its colour beside the bowl, 9.4 cm off. It is now looked for in the bowl.
+- "Inserting [purple fork] into [pink container]": insert seed 4 lost the fork over its container, hidden by the hand
+  and the walls; its last pose stayed where it was last seen, 7 cm up and 6 cm off, 7.2 cm off in all. It now ends
+  inside, on the floor (`pose.end_inside`).
 - "Lifting [orange bottle] up": the object ends held in the air. lift_up seed 1 held the bottle still at the end,
   and a still object in the air was taken to have been put down on the table along the camera ray, 19.5 cm off.
 """
@@ -80,3 +83,13 @@ def test_a_bottle_lifted_up_and_held_still_stays_in_the_air(tmp_path_factory) ->
     bottle = next(o for o in row["objects"] if o["name"] == "orange_bottle")
     assert bottle["last_cm"] < 3.0, bottle
     assert SceneSpec.load(out / "scene.json").object("orange_bottle").last.position[2] > 0.1  # in the air
+
+
+@pytest.mark.slow
+def test_a_fork_lost_over_its_container_ends_inside_it(tmp_path_factory) -> None:
+    row, out = _perceived("insert", 4, tmp_path_factory)
+    fork = next(o for o in row["objects"] if o["name"] == "purple_fork")
+    assert fork["last_cm"] < 3.0, fork
+    scene = SceneSpec.load(out / "scene.json")
+    assert scene.object("purple_fork").last.position[2] < 0.02  # lying, not floating
+    assert any("put inside" in w and "caption" in w for w in scene.provenance.warnings), scene.provenance.warnings

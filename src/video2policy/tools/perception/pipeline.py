@@ -40,7 +40,7 @@ from video2policy.tools.perception.ground import (
     word_of,
 )
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
-from video2policy.tools.perception.pose import track_poses
+from video2policy.tools.perception.pose import end_inside, track_poses
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
@@ -49,7 +49,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "19"
+PIPELINE_VERSION = "20"
 
 
 @dataclass
@@ -255,6 +255,7 @@ class _Run:
                 clip.frames,
                 tipped,
                 held,
+                into,
             ),
         )
         poses = data["poses"]
@@ -619,6 +620,7 @@ class _Run:
         frames: np.ndarray,
         tipped: str | None,
         held: str | None = None,
+        into: tuple[str, str] | None = None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -631,10 +633,11 @@ class _Run:
             done += n
             self.progress("pose", done, total)
 
+        tracks = {}
         for k, obj in enumerate(named):
             fit = fits[obj.name]
             depth = (lambda t: depth_frames[t]) if depth_frames is not None else None
-            track = track_poses(
+            tracks[obj.name] = track_poses(
                 solids[obj.name],
                 fit.keyframe,
                 masks[:, k],
@@ -648,6 +651,21 @@ class _Run:
                 tipped=obj.name == tipped,
                 held=obj.name == held,
             )
+        if into:
+            inner, outer = into
+            k_in, k_out = ([o.name for o in named].index(n) for n in into)
+            last = (masks[-1, k_in], masks[-1, k_out])
+            moved = end_inside(
+                tracks[inner], seen[:, k_in], solids[inner], tracks[outer], solids[outer], last, geometry.camera
+            )
+            if moved:
+                labels = {o.name: o.label for o in named}
+                self.warnings.append(
+                    f"pose: '{labels[inner]}' put inside '{labels[outer]}' in the last {moved} frames "
+                    "(the caption puts it there; its track ended outside)"
+                )
+        for obj in named:
+            track = tracks[obj.name]
             poses[obj.name] = [
                 {
                     "position": p.position.tolist(),

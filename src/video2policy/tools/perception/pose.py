@@ -8,7 +8,8 @@ still (and at the clip's end) lands where its camera ray meets the table when th
 tell an object held near the camera from the same object put down further away. A solid that has lost its mask
 (a drop faster than the speed limit) is looked for afresh where the mask meets the table. An object lying pointed
 away from the camera can outline much as it did standing: its shading (a lit side is not a lit top) or the caption
-("Tipping [bottle] over") then says it lies on its side.
+("Tipping [bottle] over") then says it lies on its side. An object the caption puts into a container
+("Inserting [fork] into [container]") ends inside it, on its floor, when its track ends outside or in the air.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from video2policy.tools.perception.faces import face_r2
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
 from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, scaled_points, track_solid
+from video2policy.tools.perception.track import outline
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
 HIDDEN_CONFIDENCE = 0.1
@@ -51,6 +53,7 @@ COVERED = 0.5  # a pose that loses its mask while this share of it lies behind o
 LYING_CHECK_IOU = 0.95  # a resting object fitting worse than this is also tried on its side, judged by its shading,
 SHADING_TRUST = 0.7  # if its surface explains this much of its lightness at the key frame (an open cup: ~0.55)
 LYING_SHADING_GAIN = 0.15  # and lying explains this much more of it than standing
+INSIDE_CONFIDENCE = 0.3  # a final pose put inside its container by the caption, not by its masks
 
 
 @dataclass
@@ -428,3 +431,63 @@ def _above(
     z, value = (res.x, res.fun) if res.fun < losses[best] else (heights[best], losses[best])
     solid = Solid(rest.kind, rest.size.copy(), np.array([*rest.position[:2], z]), rest.rotation.copy())
     return solid, 1.0 - float(value)
+
+
+def _inside(position: np.ndarray, solid: Solid, container: TrackedPose, box: Solid) -> bool:
+    """Whether an object of `solid`'s size at `position` lies within the container's footprint, not above its rim."""
+    local = container.rotation.T @ (position - container.position)
+    if box.kind in ("box", "ellipsoid"):
+        within = abs(local[0]) <= box.size[0] / 2 and abs(local[1]) <= box.size[1] / 2
+    else:
+        within = float(np.hypot(local[0], local[1])) <= box.size[0] / 2
+    return within and position[2] - solid.size[2] / 2 <= container.position[2] + box.size[2] / 2
+
+
+def end_inside(
+    track: list[TrackedPose],
+    seen: np.ndarray,
+    solid: Solid,
+    container: list[TrackedPose],
+    box: Solid,
+    last_masks: tuple[np.ndarray, np.ndarray],
+    camera: PinholeCamera,
+) -> int:
+    """Where the caption puts the object into the container ("Inserting [fork] into [container]"), it ends inside,
+    resting on the floor. Its track contradicts that when it ends lost (hidden by the hand and the walls) outside the
+    container's footprint or above its rim, or when its last mask (`last_masks`: the object's and the container's
+    in the last frame) lies outside the container's outline, its mask having strayed: its final stretch (frames it
+    was not seen, and those where it stands still where it ended) then moves to the container's centre, as one
+    view of a hidden object says no more. A last mask inside the outline with the pose floating above the floor
+    (one view cannot tell near and high from far and low) lands along the camera's ray instead, and an object lost
+    over the floor falls onto it.
+    Returns the number of frames moved.
+    """
+    T = len(track)
+    mask, container_mask = last_masks
+    rest = solid.size[2] / 2
+    floating = track[-1].position[2] - rest > LIFTED
+    if seen[-1]:
+        if container_mask.any() and (mask & outline(container_mask)).sum() < 0.5 * mask.sum():
+            how = "centre"  # its mask strayed outside the container
+        else:
+            how = "along the ray" if floating else None
+    elif _inside(track[-1].position, solid, container[-1], box):
+        how = "down" if floating else None  # lost over the floor: it falls onto it
+    else:
+        how = "centre"
+    if how is None:
+        return 0
+    end = track[-1].position
+    t = T
+    while t > 0 and (not seen[t - 1] or np.linalg.norm(track[t - 1].position - end) <= 3 * STILL):
+        t -= 1
+    for s in range(t, T):
+        ray = track[s].position - camera.t
+        if how == "along the ray" and ray[2] < 0:  # where the camera's ray through it meets the floor
+            position = camera.t + ray * (rest - camera.t[2]) / ray[2]
+        elif how != "centre":
+            position = np.array([*track[s].position[:2], rest])
+        else:
+            position = np.array([*container[s].position[:2], rest])
+        track[s] = TrackedPose(position, track[s].rotation, INSIDE_CONFIDENCE, "inside its container (caption)")
+    return T - t

@@ -277,6 +277,13 @@ def _key_model(image_lab: np.ndarray, mask: np.ndarray, sure: np.ndarray) -> Col
     return ColorModel(image_lab, sure, background=~ring)
 
 
+def outline(mask: np.ndarray) -> np.ndarray:
+    """The mask's convex hull, filled: a container's outline, inside which what it holds is seen."""
+    hull = np.zeros_like(mask, dtype=np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8)))], 1)
+    return hull.astype(bool)
+
+
 def settle_inside(
     frames: np.ndarray,
     tracks: Tracks,
@@ -310,9 +317,7 @@ def settle_inside(
         container = tracks.masks[t, outer]
         if not tracks.seen[t, outer] or container.sum() < 20:
             break
-        hull = np.zeros_like(container, dtype=np.uint8)
-        cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(container.astype(np.uint8)))], 1)
-        hull = hull.astype(bool)
+        hull = outline(container)
         current = tracks.masks[t, inner]
         inside = (current & hull).sum() >= 0.5 * current.sum()
         if later is None and tracks.seen[t, inner] and about_its_size(current.sum()) and inside:
