@@ -176,10 +176,20 @@ def test_an_object_lost_above_its_container_ends_inside_it() -> None:
     seen = np.array([True] * 7 + [False] * 3)
     container = _poses([CONTAINER.position] * 10)
     moved = end_inside(track, seen, FORK, container, CONTAINER, _last_masks((0, 0, 0, 0)), CAMERA)
-    assert moved == 4  # the still last-seen frame and the hidden ones
+    assert moved == 3  # the frames it was hidden in
     assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])
     assert track[-1].confidence < 0.5 and "caption" in track[-1].method
-    assert np.allclose(track[5].position, [0.05, 0.04, 0.07])  # still on its way: left alone
+    assert np.allclose(track[6].position, [0.0, 0.04, 0.07])  # last seen there: left alone
+
+
+def test_an_object_lost_from_the_start_keeps_its_first_pose() -> None:
+    from video2policy.tools.perception.pose import end_inside
+
+    track = _poses([(0.3, 0.0, 0.007)] * 8)  # found in the first frame, never seen again: its pose stayed there
+    seen = np.array([True] + [False] * 7)
+    container = _poses([CONTAINER.position] * 8)
+    assert end_inside(track, seen, FORK, container, CONTAINER, _last_masks((0, 0, 0, 0)), CAMERA) == 7
+    assert np.allclose(track[0].position, [0.3, 0.0, 0.007])
 
 
 def test_an_object_whose_mask_ends_outside_its_container_is_put_inside() -> None:

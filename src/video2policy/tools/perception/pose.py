@@ -453,13 +453,13 @@ def end_inside(
     camera: PinholeCamera,
 ) -> int:
     """Where the caption puts the object into the container ("Inserting [fork] into [container]"), it ends inside,
-    resting on the floor. Its track contradicts that when it ends lost (hidden by the hand and the walls) outside the
-    container's footprint or above its rim, or when its last mask (`last_masks`: the object's and the container's
-    in the last frame) lies outside the container's outline, its mask having strayed: its final stretch (frames it
-    was not seen, and those where it stands still where it ended) then moves to the container's centre, as one
-    view of a hidden object says no more. A last mask inside the outline with the pose floating above the floor
-    (one view cannot tell near and high from far and low) lands along the camera's ray instead, and an object lost
-    over the floor falls onto it.
+    resting on the floor. Its track contradicts that when it ends lost (hidden by the hand and the walls) outside
+    the container's footprint or above its rim, or when its last mask (`last_masks`: the object's and the
+    container's in the last frame) lies outside the container's outline, its mask having strayed. Its final
+    stretch (the frames it was lost in at the end, or those it stood still in where its mask ended; never the
+    first frame, where it was found) then moves to the container's centre: one view of a hidden object says no
+    more. A last mask inside the outline with the pose floating above the floor (one view cannot tell near and
+    high from far and low) lands along the camera's ray instead, and an object lost over the floor falls onto it.
     Returns the number of frames moved.
     """
     T = len(track)
@@ -477,10 +477,13 @@ def end_inside(
         how = "centre"
     if how is None:
         return 0
-    end = track[-1].position
-    t = T
-    while t > 0 and (not seen[t - 1] or np.linalg.norm(track[t - 1].position - end) <= 3 * STILL):
-        t -= 1
+    t = T - 1  # the final stretch: the frames it was lost in, or those it stood still in where its mask ended
+    if seen[-1]:
+        while t > 1 and seen[t - 1] and np.linalg.norm(track[t - 1].position - track[-1].position) <= 3 * STILL:
+            t -= 1
+    else:
+        while t > 1 and not seen[t - 1]:
+            t -= 1
     for s in range(t, T):
         ray = track[s].position - camera.t
         if how == "along the ray" and ray[2] < 0:  # where the camera's ray through it meets the floor
