@@ -28,7 +28,7 @@ from video2policy.tools.perception.faces import face_r2
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
 from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, scaled_points, track_solid
-from video2policy.tools.perception.track import outline
+from video2policy.tools.perception.track import mostly_within, outline
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
 HIDDEN_CONFIDENCE = 0.1
@@ -467,7 +467,7 @@ def end_inside(
     rest = solid.size[2] / 2
     floating = track[-1].position[2] - rest > LIFTED
     if seen[-1]:
-        if container_mask.any() and (mask & outline(container_mask)).sum() < 0.5 * mask.sum():
+        if container_mask.any() and not mostly_within(mask, outline(container_mask)):
             how = "centre"  # its mask strayed outside the container
         else:
             how = "along the ray" if floating else None

@@ -284,6 +284,11 @@ def outline(mask: np.ndarray) -> np.ndarray:
     return hull.astype(bool)
 
 
+def mostly_within(mask: np.ndarray, hull: np.ndarray) -> bool:
+    """Whether at least half of the mask lies in `hull` (a container's `outline`): the object is seen inside it."""
+    return bool((mask & hull).sum() >= 0.5 * mask.sum())
+
+
 def settle_inside(
     frames: np.ndarray,
     tracks: Tracks,
@@ -319,7 +324,7 @@ def settle_inside(
             break
         hull = outline(container)
         current = tracks.masks[t, inner]
-        inside = (current & hull).sum() >= 0.5 * current.sum()
+        inside = mostly_within(current, hull)
         if later is None and tracks.seen[t, inner] and about_its_size(current.sum()) and inside:
             return 0  # the track ends inside, about the object's size: nothing to mend
         image_lab = lab(frames[t])
