@@ -17,7 +17,7 @@ import pytest
 
 from video2policy.scene import SceneSpec
 from video2policy.tools.perception.bench import score_clip
-from video2policy.tools.perception.caption import held_up, parse_objects, put_into
+from video2policy.tools.perception.caption import held_up, on_table_throughout, parse_objects, put_into
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,24 @@ def test_an_object_not_among_the_named_ones_is_not_put_anywhere() -> None:
 )
 def test_the_caption_says_which_object_ends_held_up(caption: str, expected) -> None:
     assert held_up(caption, parse_objects(caption)) == expected
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("Pushing [cup] from left to right", True),
+        ("Pushing [blue can] next to [pink can]", True),
+        ("Pushing [stone] with [stick]", True),
+        ("Sliding [teal remote] to [purple mouse]", True),
+        ("Pushing [cup] off of [table]", False),
+        ("Pushing [bottle] so that it falls over", False),
+        ("Pushing [box] onto [book]", False),
+        ("Lifting [cup] up", False),
+        ("Covering [ball] with [cup]", False),
+    ],
+)
+def test_the_caption_says_when_nothing_leaves_the_table(caption: str, expected: bool) -> None:
+    assert on_table_throughout(caption) is expected
 
 
 def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:

@@ -10,9 +10,9 @@ import trimesh
 from video2policy.tools.perception.shapes import solid_mesh
 
 
-def object_mesh(kind: str, proportions: np.ndarray) -> trimesh.Trimesh:
+def object_mesh(kind: str, proportions: np.ndarray, roundness: float = 1.0) -> trimesh.Trimesh:
     """The primitive with a bounding box of `proportions` (largest extent 1), centred at its bounding-box centre."""
-    return solid_mesh(kind, np.asarray(proportions, float))
+    return solid_mesh(kind, np.asarray(proportions, float), roundness)
 
 
 def convex_parts(mesh: trimesh.Trimesh, max_parts: int = 12) -> list[trimesh.Trimesh]:

@@ -21,6 +21,11 @@ _HELD = re.compile(r"^\s*(?:lifting|picking|raising|holding)\b(?:\s+up)?\s*\[[^\
 # "Throwing [garlic] into [bowl]", "Putting [plush toy] into [bin]", "Putting [pen] in [cup]": the first object
 # ends inside the second ("in front of [mug]" does not match: the second bracket must follow the word directly)
 _INTO = re.compile(r"\[([^\[\]]+)\]\s+(?:into|inside|in)\s+\[([^\[\]]+)\]", re.IGNORECASE)
+# "Pushing [cup] from left to right", "Pushing [stone] with [stick]", "Sliding [remote] to [mouse]": nothing named is
+# picked up, everything stays on the table. Pushes that send something off, onto or over something, or make it
+# fall, do not match.
+_SLID = re.compile(r"^\s*(?:pushing|sliding|nudging|shoving)\s*\[", re.IGNORECASE)
+_NOT_SLID = re.compile(r"\b(?:off|onto|on top|over|falls?|into|up|down|drops?)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,11 @@ def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
     names = {o.name for o in named}
     inner, outer = identifier(match.group(1)), identifier(match.group(2))
     return (inner, outer) if inner in names and outer in names and inner != outer else None
+
+
+def on_table_throughout(caption: str) -> bool:
+    """Whether the caption pushes or slides things along the table, so that nothing it names is lifted."""
+    return bool(caption and _SLID.match(caption) and not _NOT_SLID.search(_BRACKETS.sub("x", caption)))
 
 
 def held_up(caption: str, named: list[NamedObject]) -> str | None:

@@ -22,7 +22,14 @@ import numpy as np
 from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
 from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, write_assets
-from video2policy.tools.perception.caption import NamedObject, held_up, parse_objects, put_into, tipped_over
+from video2policy.tools.perception.caption import (
+    NamedObject,
+    held_up,
+    on_table_throughout,
+    parse_objects,
+    put_into,
+    tipped_over,
+)
 from video2policy.tools.perception.colors import color_word, lab
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
@@ -49,7 +56,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "20"
+PIPELINE_VERSION = "21"
 
 
 @dataclass
@@ -236,7 +243,8 @@ class _Run:
         rhos = {n: d["rho"] for n, d in data["objects"].items()}
 
         held = held_up(caption, named)
-        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held)
+        slid = on_table_throughout(caption)
+        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, slid)
         data, _ = self.cached(
             "pose",
             key,
@@ -256,6 +264,7 @@ class _Run:
                 tipped,
                 held,
                 into,
+                slid,
             ),
         )
         poses = data["poses"]
@@ -575,7 +584,7 @@ class _Run:
             size = fit.proportions * rho
             pos = fit.solid.position.copy()
             pos[2] = size[2] / 2 if fit.solid.position[2] - fit.solid.size[2] / 2 < 0.01 else pos[2]
-            solids[obj.name] = Solid(fit.kind, size, pos, fit.solid.rotation)
+            solids[obj.name] = fit.solid.moved(pos, size=size)
         factor, note = 1.0, None
         if geometry.pose_source == "default":
             ratios = [size_prior(o.label) / objects[o.name]["rho"] for o in named if size_prior(o.label)]
@@ -594,7 +603,7 @@ class _Run:
         if factor != 1.0:
             geometry.camera.t = geometry.camera.t * factor
             for name, solid in solids.items():
-                solids[name] = Solid(solid.kind, solid.size * factor, solid.position * factor, solid.rotation)
+                solids[name] = solid.moved(solid.position * factor, size=solid.size * factor)
                 objects[name]["rho"] *= factor
             geometry.notes.append(note)
         return {
@@ -621,6 +630,7 @@ class _Run:
         tipped: str | None,
         held: str | None = None,
         into: tuple[str, str] | None = None,
+        slid: bool = False,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -650,6 +660,7 @@ class _Run:
                 image=lambda t: frames[t],
                 tipped=obj.name == tipped,
                 held=obj.name == held,
+                slid=slid,
             )
         if into:
             inner, outer = into
@@ -690,7 +701,8 @@ class _Run:
         files = {}
         for obj in named:
             fit = fits[obj.name]
-            mesh_path, parts = write_assets(self.out, obj.name, object_mesh(fit.kind, fit.proportions))
+            mesh = object_mesh(fit.kind, fit.proportions, fit.solid.roundness)
+            mesh_path, parts = write_assets(self.out, obj.name, mesh)
             files[obj.name] = {"mesh": mesh_path, "collision": parts}
         return {"files": files, "_provenance": {"files": files}}, {}
 
@@ -765,7 +777,7 @@ class _Run:
             for obj in named:
                 p = poses[obj.name][t]
                 s = solids[obj.name]
-                drawn.append(Solid(s.kind, s.size, np.asarray(p["position"]), np.asarray(p["rotation"])))
+                drawn.append(s.moved(p["position"], p["rotation"]))
             tiles.append(
                 draw_frame(
                     clip.frames[t],

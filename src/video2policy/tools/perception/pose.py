@@ -10,6 +10,7 @@ tell an object held near the camera from the same object put down further away. 
 away from the camera can outline much as it did standing: its shading (a lit side is not a lit top) or the caption
 ("Tipping [bottle] over") then says it lies on its side. An object the caption puts into a container
 ("Inserting [fork] into [container]") ends inside it, on its floor, when its track ends outside or in the air.
+A caption that pushes or slides things ("Pushing [cup] from left to right") keeps every named object on the table.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from video2policy.tools.perception.colors import lab
 from video2policy.tools.perception.faces import face_r2
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
 from video2policy.tools.perception.mesh import depth_points
-from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, scaled_points, track_solid
+from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, track_solid
 from video2policy.tools.perception.track import mostly_within, outline
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
@@ -68,7 +69,7 @@ def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iteratio
     """Yaw-and-translation ICP of the solid's visible surface onto observed points; returns (solid, inlier share)."""
     if len(points) < 20:
         return solid, 0.0
-    base = scaled_points(solid.kind, solid.size)
+    base = solid.local_points()
     dense = _densify(base, solid.kind)
     pos, rot = solid.position.copy(), solid.rotation.copy()
     share = 0.0
@@ -87,7 +88,7 @@ def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iteratio
         rot = R @ rot
         if np.linalg.norm(t) < 1e-4 and abs(np.arctan2(R[1, 0], R[0, 0])) < 1e-3:
             break
-    return Solid(solid.kind, solid.size.copy(), pos, rot), share
+    return solid.moved(pos, rot), share
 
 
 def _densify(points: np.ndarray, kind: str) -> np.ndarray:
@@ -133,6 +134,7 @@ def track_poses(
     image: Callable[[int], np.ndarray] | None = None,
     tipped: bool = False,
     held: bool = False,
+    slid: bool = False,
 ) -> list[TrackedPose]:
     """Poses for every frame, starting from the key frame's fit.
 
@@ -145,7 +147,9 @@ def track_poses(
     tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
     caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
     down, so the resting reading along the camera's ray is not tried. While it is lifted, moving along the
-    camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size.
+    camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size. `slid` (the caption
+    pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
+    otherwise reads as lifted towards the camera.
     """
     T = len(masks)
     step = MAX_SPEED / fps
@@ -167,15 +171,17 @@ def track_poses(
             else:
                 ign = ignore(t)
                 resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
-                free, iou_f = track_solid(
-                    current if lifted else resting,
-                    camera,
-                    masks[t],
-                    ign,
-                    max_step=step,
-                    along_ray=ALONG_RAY if lifted else 0.0,
-                )
-                above = _above(anchor, camera, masks[t], ign)
+                free, iou_f = resting, iou_r  # never better: not lifted
+                if not slid:
+                    free, iou_f = track_solid(
+                        current if lifted else resting,
+                        camera,
+                        masks[t],
+                        ign,
+                        max_step=step,
+                        along_ray=ALONG_RAY if lifted else 0.0,
+                    )
+                above = None if slid else _above(anchor, camera, masks[t], ign)
                 if above is not None:
                     above, iou_above = above
                     free_a, iou_a = track_solid(
@@ -246,6 +252,7 @@ def track_poses(
                         ign,
                         tilt=True,
                         max_step=step,
+                        on_table=slid,
                         along_ray=ALONG_RAY if lifted else 0.0,
                         max_tilt=None if lifted or _can_fall(anchor) else PROPPED,
                     )
@@ -322,7 +329,7 @@ def _covered_share(solid: Solid, camera: PinholeCamera, occluders: np.ndarray | 
 def _upright(solid: Solid) -> Solid:
     """The solid standing straight at its yaw (a resting pose may carry a few degrees of tilt from its fit)."""
     yaw = np.arctan2(solid.rotation[1, 0], solid.rotation[0, 0])
-    return Solid(solid.kind, solid.size.copy(), solid.position.copy(), Rotation.from_euler("z", yaw).as_matrix())
+    return solid.moved(solid.position, Rotation.from_euler("z", yaw).as_matrix())
 
 
 def _surface_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, image_lab: np.ndarray) -> float:
@@ -338,7 +345,7 @@ def _refind(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
     """The solid resting on the table under its mask (where the mask's lowest row meets the table), fitted there."""
     centre, _, _ = initial_guess(camera, mask)
     rest_z = solid.position[2] - _bottom(solid)
-    start = Solid(solid.kind, solid.size.copy(), np.array([centre[0], centre[1], rest_z]), solid.rotation.copy())
+    start = solid.moved(np.array([centre[0], centre[1], rest_z]))
     return track_solid(start, camera, mask, ignore, on_table=True)
 
 
@@ -356,9 +363,9 @@ def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
     out = []
     for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
         rot = upright.rotation @ Rotation.from_rotvec(np.pi / 2 * np.array(axis)).as_matrix()
-        lying = -float(np.min((scaled_points(upright.kind, upright.size) @ rot.T)[:, 2]))
+        lying = -float(np.min((upright.local_points() @ rot.T)[:, 2]))
         if lying < FALLEN * standing:
-            out.append(Solid(upright.kind, upright.size.copy(), np.asarray(position, float).copy(), rot))
+            out.append(upright.moved(position, rot))
     return out
 
 
@@ -388,7 +395,7 @@ def _landing(
     if abs(free.rotation[2, 2]) <= 0.97:
         starts.append(free.rotation)
     for rot in starts:
-        solid = Solid(free.kind, free.size.copy(), free.position.copy(), rot)
+        solid = free.moved(free.position, rot)
         rest_z = solid.position[2] - _bottom(solid)
         ray = solid.position - camera.t
         if abs(ray[2]) < 1e-9:
@@ -396,7 +403,7 @@ def _landing(
         s = (rest_z - camera.t[2]) / ray[2]
         if not np.isfinite(s) or s <= 0:
             continue
-        start = Solid(free.kind, free.size.copy(), camera.t + s * ray, rot)
+        start = free.moved(camera.t + s * ray, rot)
         flat = track_solid(start, camera, mask, ignore, on_table=True)
         if flat[1] < 0.85:  # one end propped up on something (a remote slid onto a mouse)
             tilted = track_solid(flat[0], camera, mask, ignore, tilt=True, on_table=True, max_tilt=PROPPED)
@@ -409,7 +416,7 @@ def _landing(
 
 def _bottom(solid: Solid) -> float:
     """Height of the solid's lowest point above the table."""
-    return float(solid.position[2] + np.min((scaled_points(solid.kind, solid.size) @ solid.rotation.T)[:, 2]))
+    return float(solid.position[2] + np.min((solid.local_points() @ solid.rotation.T)[:, 2]))
 
 
 def _above(
@@ -417,7 +424,7 @@ def _above(
 ) -> tuple[Solid, float] | None:
     """The solid straight above where it rested, at the height whose silhouette fits the mask best, and its IoU."""
     loss = SilhouetteLoss(camera, mask, ignore)
-    pts = scaled_points(rest.kind, rest.size) @ rest.rotation.T
+    pts = rest.local_points() @ rest.rotation.T
 
     def at(z: float) -> float:
         return loss(np.array([rest.position[0], rest.position[1], z]) + pts)
@@ -429,7 +436,7 @@ def _above(
         return None
     res = minimize_scalar(at, bounds=(heights[best] - 0.005, heights[best] + 0.005), method="bounded")
     z, value = (res.x, res.fun) if res.fun < losses[best] else (heights[best], losses[best])
-    solid = Solid(rest.kind, rest.size.copy(), np.array([*rest.position[:2], z]), rest.rotation.copy())
+    solid = rest.moved(np.array([*rest.position[:2], z]))
     return solid, 1.0 - float(value)
 
 

@@ -23,7 +23,9 @@ MIN_R2 = 0.5  # and at least this much of it
 
 def _unit_shape(solid: Solid) -> tuple[np.ndarray, float | None]:
     """The scale that maps the solid onto a unit shape, and that shape: a cylinder of radius 1 and half-height 1
-    (None), or a capsule of radius 1 whose straight part reaches ±half (0 for a sphere or an ellipsoid)."""
+    (None), or a capsule of radius 1 whose straight part reaches ±half (0 for a sphere or an ellipsoid). A boxier
+    ellipsoid (`Solid.roundness` < 1) is shaded as the ellipsoid of its bounding box: the normals differ only near
+    its rounded edges."""
     a, b, h = solid.size / 2
     if solid.kind == "cylinder":
         return np.array([a, b, h]), None
