@@ -18,7 +18,12 @@ def camera() -> PinholeCamera:
 
 
 def draw(solid: Solid, cam: PinholeCamera) -> np.ndarray:
-    uv, _ = cam.project(solid.surface_points())
+    return draw_points(solid.surface_points(), cam)
+
+
+def draw_points(points: np.ndarray, cam: PinholeCamera) -> np.ndarray:
+    """The filled convex outline of table-frame points (a solid's surface, a mesh's vertices) seen by `cam`."""
+    uv, _ = cam.project(points)
     mask = np.zeros((H, W), np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
     return mask.astype(bool)

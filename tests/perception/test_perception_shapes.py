@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from drawn_scenes import H, W, camera, draw, paint_box
+from drawn_scenes import H, W, camera, draw, draw_points, paint_box
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import lab
@@ -424,10 +424,8 @@ def test_a_stone_seen_obliquely_gets_its_size_not_a_longer_rounder_one(monkeypat
         for seed in range(8):
             rock, _ = make_mesh("rock", tuple(size), np.random.default_rng(seed))
             turn = Rotation.from_euler("z", 0.45 * seed).as_matrix()
-            uv, _ = cam.project(rock.vertices @ turn.T + np.array([0.01, 0.06, 0.02]))
-            mask = np.zeros((H, W), np.uint8)
-            cv2.fillConvexPoly(mask, cv2.convexHull(np.round(uv).astype(np.int32)), 1)
-            fitted, iou = fit_on_table("ellipsoid", cam, mask.astype(bool), height_ratio=height_ratio("grey stone"))
+            mask = draw_points(rock.vertices @ turn.T + np.array([0.01, 0.06, 0.02]), cam)
+            fitted, iou = fit_on_table("ellipsoid", cam, mask, height_ratio=height_ratio("grey stone"))
             assert iou > 0.85
             horizontal = np.abs(np.sort(fitted.size[:2]) / np.sort(size[:2]) - 1).max()
             errors.append(max(horizontal, abs(fitted.size[2] / size[2] - 1)))
