@@ -7,6 +7,8 @@
   inside, on the floor (`pose.end_inside`).
 - "Lifting [orange bottle] up": the object ends held in the air. lift_up seed 1 held the bottle still at the end,
   and a still object in the air was taken to have been put down on the table along the camera ray, 19.5 cm off.
+- "Covering [yellow ball] with [orange cup]": the covered object stays where it is. cover seed 6 read the ball as
+  lifted with the cup whose rim its mask took, 6.5 cm off at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 
 from video2policy.scene import SceneSpec
 from video2policy.tools.perception.bench import score_clip
-from video2policy.tools.perception.caption import held_up, on_table_throughout, parse_objects, put_into
+from video2policy.tools.perception.caption import held_up, on_table_throughout, parse_objects, put_into, stays_put
 
 
 @pytest.mark.parametrize(
@@ -75,6 +77,21 @@ def test_the_caption_says_when_nothing_leaves_the_table(caption: str, expected: 
     assert on_table_throughout(caption) is expected
 
 
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("Covering [yellow ball] with [orange cup]", "yellow_ball"),
+        ("Uncovering [teal ball]", "teal_ball"),
+        ("covering [pen] with [towel]", "pen"),
+        ("Putting [cup] over [ball]", None),
+        ("Pushing [ball] next to [cup]", None),
+        ("Lifting [cup] up", None),
+    ],
+)
+def test_the_caption_says_which_object_stays_put_under_its_cover(caption: str, expected) -> None:
+    assert stays_put(caption, parse_objects(caption)) == expected
+
+
 def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:
     from video2policy.plugins import load_behaviors
     from video2policy.plugins.synth import synthesize
@@ -111,3 +128,14 @@ def test_a_fork_lost_over_its_container_ends_inside_it(tmp_path_factory) -> None
     scene = SceneSpec.load(out / "scene.json")
     assert scene.object("purple_fork").last.position[2] < 0.02  # lying, not floating
     assert any("put inside" in w and "caption" in w for w in scene.provenance.warnings), scene.provenance.warnings
+
+
+@pytest.mark.slow
+def test_a_ball_being_covered_stays_where_it_was(tmp_path_factory) -> None:
+    # cover seed 6: the yellow ball's mask took the orange cup's rim as the cup came down over it, and the ball was
+    # read as lifted with the cup, 6.5 cm off at the end
+    row, out = _perceived("cover", 6, tmp_path_factory)
+    ball = next(o for o in row["objects"] if o["name"] == "yellow_ball")
+    assert ball["last_cm"] < 3.0, ball
+    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    assert any("yellow ball" in w and "covers or uncovers" in w for w in warnings), warnings

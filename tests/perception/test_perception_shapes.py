@@ -98,6 +98,26 @@ def test_a_remote_slid_under_a_hand_stays_on_the_table() -> None:
     assert np.linalg.norm(poses[-1].position - [0.0, 0.132, 0.009]) < 0.015, poses[-1].position
 
 
+def test_a_ball_being_covered_stays_where_it_is_when_its_mask_follows_the_cover() -> None:
+    # "Covering [yellow ball] with [orange cup]" (cover seed 6): as the cup comes down over the ball, the ball's mask
+    # takes the cup's lower rim, of a like colour, and the ball was read as lifted with it, 6.5 cm off at the end;
+    # the caption says the hand moves the cover, so the ball keeps the key frame's pose
+    cam = camera()
+    ball = Solid("sphere", np.full(3, 0.03), np.array([0.0, 0.05, 0.015]))
+    masks, covers = [], []
+    for z in [0.3] * 3 + [0.2, 0.12, 0.08, 0.06, 0.045, 0.04, 0.035]:
+        cup = draw(Solid("cylinder", np.array([0.08, 0.08, 0.07]), np.array([0.01, 0.06, z])), cam)
+        rim = cup & ~cv2.erode(cup.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+        masks.append((draw(ball, cam) & ~cup) | (rim if z < 0.1 else False))
+        covers.append(cup & ~masks[-1])
+    seen = np.ones(len(masks), bool)
+    read_alone = track_poses(ball, 0, np.stack(masks), seen, cam, lambda t: covers[t], fps=15.0)
+    assert np.linalg.norm(read_alone[-1].position - ball.position) > 0.03  # the premise: the masks alone move it
+    poses = track_poses(ball, 0, np.stack(masks), seen, cam, lambda t: covers[t], fps=15.0, still=True)
+    assert all(np.allclose(p.position, ball.position) for p in poses)
+    assert poses[0].confidence == 1.0 and all(p.confidence < 1.0 for p in poses[1:])
+
+
 def test_a_bottle_tipped_over_ends_on_its_side() -> None:
     cam = camera()
     size = np.array([0.04, 0.04, 0.12])
@@ -437,3 +457,66 @@ def test_a_stone_seen_obliquely_gets_its_size_not_a_longer_rounder_one(monkeypat
     plain = worst_axis_errors()
     assert np.median(plain) > 0.3, plain  # the premise
     assert np.median(fitted) < 0.25 and sum(e > 0.3 for e in fitted) <= 1, fitted
+
+
+def test_a_mug_is_fitted_with_its_handle_not_as_a_wider_flatter_cylinder() -> None:
+    # the synthetic clips' mug (a 7 cm cup with a handle reaching 2.5 cm) seen turned every 45 degrees: a plain
+    # cylinder widens to cover the handle and flattens to keep its area; the mug kind, a cylinder with a typical
+    # mug's handle, keeps body and height (the bench compares sorted bounding boxes, handle included)
+    from video2policy.plugins.meshes import make_mesh
+
+    cam = camera()
+    size = np.array([0.095, 0.07, 0.085])
+    mug, _ = make_mesh("mug", tuple(size), np.random.default_rng(0))
+    assert name_kinds("purple mug") == ("mug",)
+
+    def worst_axis_errors(kind: str) -> list[float]:
+        errors = []
+        for k in range(8):
+            turn = Rotation.from_euler("z", k * np.pi / 4).as_matrix()
+            mask = draw_points(mug.vertices @ turn.T + np.array([0.0, 0.08, 0.0]), cam)
+            fitted, iou = fit_on_table(kind, cam, mask)
+            assert iou > 0.85
+            errors.append(float(np.abs(np.sort(fitted.size[:2]) / np.sort(size[:2]) - 1).max()))
+            errors[-1] = max(errors[-1], abs(fitted.size[2] / size[2] - 1))
+        return errors
+
+    cylinder, fitted = worst_axis_errors("cylinder"), worst_axis_errors("mug")
+    assert np.median(cylinder) > 0.25, cylinder  # the premise: a mesh fails at 30 % off
+    assert max(fitted) < 0.15, fitted
+
+
+def test_a_mugs_collision_parts_are_its_body_and_handle_bars() -> None:
+    from video2policy.tools.perception.assets import object_parts
+
+    size = np.array([1.0, 0.72, 0.9])
+    mesh = solid_mesh("mug", size)
+    assert np.allclose(mesh.extents, size, atol=1e-6)
+    parts = object_parts("mug", size, mesh)
+    assert len(parts) == 4 and all(p.is_convex for p in parts)
+    points = scaled_points("mug", size)
+    assert np.allclose(points.max(axis=0) - points.min(axis=0), size, atol=1e-6)
+
+
+def test_long_thin_things_get_their_names_cross_section_where_the_silhouette_leaves_it_open() -> None:
+    # a pen, a remote or a fork seen along its length shows its top and one side together: from the outline alone
+    # the fit splits width and height at random (a fork 2.7 times too tall); the name's typical cross-section
+    # (height over width) settles it
+    cam = camera()
+    sizes = {"pen": [0.11, 0.024, 0.024], "remote": [0.14, 0.045, 0.02], "fork": [0.11, 0.022, 0.014]}
+    assert height_ratio("black pen").across and not height_ratio("black mouse").across
+
+    def worst_axis_errors(name: str, prior) -> list[float]:
+        size, errors = np.array(sizes[name]), []
+        for k in range(8):
+            where = np.array([0.02 * (k % 3 - 1), 0.02 * k - 0.06, size[2] / 2])
+            truth = Solid("box", size, where, Rotation.from_euler("z", k * np.pi / 8).as_matrix())
+            fitted, _ = fit_on_table("box", cam, draw(truth, cam), height_ratio=prior)
+            got = np.r_[np.sort(fitted.size[:2]), fitted.size[2]] / np.r_[np.sort(size[:2]), size[2]]
+            errors.append(float(np.abs(got - 1).max()))
+        return errors
+
+    alone = [e for name in sizes for e in worst_axis_errors(name, None)]
+    assert sum(e > 0.3 for e in alone) >= 5, alone  # the premise: a mesh fails at 30 % off
+    named = {name: worst_axis_errors(name, height_ratio(f"black {name}")) for name in sizes}
+    assert all(max(errors) < 0.15 for errors in named.values()), named

@@ -7,12 +7,17 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from video2policy.tools.perception.shapes import solid_mesh
+from video2policy.tools.perception.shapes import solid_mesh, solid_parts
 
 
 def object_mesh(kind: str, proportions: np.ndarray, roundness: float = 1.0) -> trimesh.Trimesh:
     """The primitive with a bounding box of `proportions` (largest extent 1), centred at its bounding-box centre."""
     return solid_mesh(kind, np.asarray(proportions, float), roundness)
+
+
+def object_parts(kind: str, proportions: np.ndarray, mesh: trimesh.Trimesh) -> list[trimesh.Trimesh]:
+    """Convex pieces for collisions: a compound primitive's own (exact, no decomposition), else `convex_parts`."""
+    return solid_parts(kind, np.asarray(proportions, float)) or convex_parts(mesh)
 
 
 def convex_parts(mesh: trimesh.Trimesh, max_parts: int = 12) -> list[trimesh.Trimesh]:
@@ -32,13 +37,15 @@ def convex_parts(mesh: trimesh.Trimesh, max_parts: int = 12) -> list[trimesh.Tri
     return [trimesh.Trimesh(v, f).convex_hull for v, f in parts]
 
 
-def write_assets(out_dir: Path, name: str, mesh: trimesh.Trimesh) -> tuple[str, list[str]]:
+def write_assets(
+    out_dir: Path, name: str, mesh: trimesh.Trimesh, parts: list[trimesh.Trimesh]
+) -> tuple[str, list[str]]:
     """assets/<name>.obj and assets/<name>_part<i>.obj; paths relative to `out_dir` (the scene's folder)."""
     folder = out_dir / "assets"
     folder.mkdir(parents=True, exist_ok=True)
     mesh.export(folder / f"{name}.obj")
     parts = []
-    for i, part in enumerate(convex_parts(mesh)):
+    for i, part in enumerate(parts):
         part.export(folder / f"{name}_part{i}.obj")
         parts.append(f"assets/{name}_part{i}.obj")
     return f"assets/{name}.obj", parts

@@ -26,6 +26,8 @@ _INTO = re.compile(r"\[([^\[\]]+)\]\s+(?:into|inside|in)\s+\[([^\[\]]+)\]", re.I
 # fall, do not match.
 _SLID = re.compile(r"^\s*(?:pushing|sliding|nudging|shoving)\s*\[", re.IGNORECASE)
 _NOT_SLID = re.compile(r"\b(?:off|onto|on top|over|falls?|into|up|down|drops?)\b", re.IGNORECASE)
+# "Covering [ball] with [cup]", "Uncovering [ball]": the hand moves the cover; the covered thing stays where it is.
+_COVERED = re.compile(r"^\s*(?:covering|uncovering)\s*\[", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,11 @@ def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
 def on_table_throughout(caption: str) -> bool:
     """Whether the caption pushes or slides things along the table, so that nothing it names is lifted."""
     return bool(caption and _SLID.match(caption) and not _NOT_SLID.search(_BRACKETS.sub("x", caption)))
+
+
+def stays_put(caption: str, named: list[NamedObject]) -> str | None:
+    """The name of the object the caption covers or uncovers (its first named object), which does not move."""
+    return named[0].name if caption and named and _COVERED.match(caption) else None
 
 
 def held_up(caption: str, named: list[NamedObject]) -> str | None:

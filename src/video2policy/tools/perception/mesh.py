@@ -33,7 +33,7 @@ OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if 
 NAME_TIE = 0.01  # the name's first kind wins over its alternatives unless their silhouette fits this much better
 NAME_SLACK = 0.06  # another kind overrules the name only when its silhouette fits this much better,
 OUTLINE_PIXELS = 0.5  # ... or more than what this many pixels of error all along the outline move the IoU
-PARAMS = {"box": 6, "ellipsoid": 7, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3}
+PARAMS = {"box": 6, "ellipsoid": 7, "cylinder": 4, "cone": 4, "capsule": 4, "sphere": 3, "mug": 5}
 
 # Typical largest extent (metres) of things people name, used only when nothing metric is known (no depth, no
 # camera pose): the whole scene is scaled so the named objects get their usual size.

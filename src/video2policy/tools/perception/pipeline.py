@@ -21,13 +21,14 @@ import numpy as np
 
 from video2policy.scene import Pose, Provenance, SceneObject, SceneSpec, Table
 from video2policy.tools.perception import backends
-from video2policy.tools.perception.assets import object_mesh, write_assets
+from video2policy.tools.perception.assets import object_mesh, object_parts, write_assets
 from video2policy.tools.perception.caption import (
     NamedObject,
     held_up,
     on_table_throughout,
     parse_objects,
     put_into,
+    stays_put,
     tipped_over,
 )
 from video2policy.tools.perception.colors import color_word, lab
@@ -56,7 +57,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "21"
+PIPELINE_VERSION = "22"
 
 
 @dataclass
@@ -244,7 +245,8 @@ class _Run:
 
         held = held_up(caption, named)
         slid = on_table_throughout(caption)
-        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, slid)
+        still = stays_put(caption, named)
+        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, slid, still)
         data, _ = self.cached(
             "pose",
             key,
@@ -265,6 +267,7 @@ class _Run:
                 held,
                 into,
                 slid,
+                still,
             ),
         )
         poses = data["poses"]
@@ -631,6 +634,7 @@ class _Run:
         held: str | None = None,
         into: tuple[str, str] | None = None,
         slid: bool = False,
+        still: str | None = None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -661,6 +665,15 @@ class _Run:
                 tipped=obj.name == tipped,
                 held=obj.name == held,
                 slid=slid,
+                still=obj.name == still,
+            )
+        if still:
+            label = next(o.label for o in named if o.name == still)
+            at = fits[still].keyframe
+            where = "the first frame" if at == 0 else "the last frame" if at == T - 1 else f"working frame {at}"
+            self.warnings.append(
+                f"pose: '{label}' kept where it is in {where} throughout (the caption covers or uncovers it: the "
+                "hand moves the cover, not the object)"
             )
         if into:
             inner, outer = into
@@ -702,7 +715,8 @@ class _Run:
         for obj in named:
             fit = fits[obj.name]
             mesh = object_mesh(fit.kind, fit.proportions, fit.solid.roundness)
-            mesh_path, parts = write_assets(self.out, obj.name, mesh)
+            parts = object_parts(fit.kind, fit.proportions, mesh)
+            mesh_path, parts = write_assets(self.out, obj.name, mesh, parts)
             files[obj.name] = {"mesh": mesh_path, "collision": parts}
         return {"files": files, "_provenance": {"files": files}}, {}
 

@@ -33,6 +33,7 @@ from video2policy.tools.perception.track import mostly_within, outline
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
 HIDDEN_CONFIDENCE = 0.1
+STILL_CONFIDENCE = 0.6  # a frame's pose that the caption, not the frame's mask, decides
 LIFTED = 0.01  # metres above the table from which a lifted object still counts as lifted
 LIFT_OFF = 0.025  # ... and from which a resting one may count as lifted
 LIFT_GAIN = 0.05  # a free (lifted) pose must beat the resting one by this silhouette IoU
@@ -93,7 +94,7 @@ def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iteratio
 
 def _densify(points: np.ndarray, kind: str) -> np.ndarray:
     """Surface samples of a primitive (its hull points plus face and side samples), for ICP."""
-    if kind in ("sphere", "ellipsoid", "capsule"):
+    if kind in ("sphere", "ellipsoid", "capsule", "mug"):
         return points
     rng = np.random.default_rng(0)
     lo, hi = points.min(axis=0), points.max(axis=0)
@@ -135,6 +136,7 @@ def track_poses(
     tipped: bool = False,
     held: bool = False,
     slid: bool = False,
+    still: bool = False,
 ) -> list[TrackedPose]:
     """Poses for every frame, starting from the key frame's fit.
 
@@ -149,9 +151,22 @@ def track_poses(
     down, so the resting reading along the camera's ray is not tried. While it is lifted, moving along the
     camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size. `slid` (the caption
     pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
-    otherwise reads as lifted towards the camera.
+    otherwise reads as lifted towards the camera. `still` (the caption covers or uncovers it) keeps the key frame's
+    pose throughout: the hand moves the cover, and the mask of a thing going under a cover follows the cover.
     """
     T = len(masks)
+    if still:
+        if progress:
+            progress(T - 1)
+        return [
+            TrackedPose(
+                solid.position.copy(),
+                solid.rotation.copy(),
+                1.0 if t == keyframe else (STILL_CONFIDENCE if seen[t] and masks[t].any() else HIDDEN_CONFIDENCE),
+                "key frame fit" if t == keyframe else "stays put (caption)",
+            )
+            for t in range(T)
+        ]
     step = MAX_SPEED / fps
     # shading is evidence only where it explains the known pose (the key frame's)
     if (

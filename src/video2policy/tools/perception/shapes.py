@@ -17,7 +17,8 @@ from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.geometry import PinholeCamera
 
-KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid", "capsule")
+KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid", "capsule")  # what a silhouette alone may choose among
+NAMED_KINDS = ("mug",)  # fitted only when the name asks for them
 CANVAS = 112  # longest side of the crop the silhouettes are compared on
 _SHIFT = 4  # sub-pixel bits for cv2 fill
 # How much of the cost of covering a possibly-occluded pixel is waived. Fitting a size, all of it lets the fit grow
@@ -33,7 +34,6 @@ NAME_PRIORS = {
         "cup",
         "can",
         "bottle",
-        "mug",
         "glass",
         "jar",
         "cylinder",
@@ -80,14 +80,32 @@ NAME_PRIORS = {
         "ruler",
     ),
     "cone": ("cone", "funnel", "pyramid"),
+    "mug": ("mug",),
     "ellipsoid": ("stone", "rock", "pebble", "potato", "plush", "toy", "teddy", "doll", "egg", "mouse"),
 }
 
 
-# Height over length of things whose one view leaves the height open (an ellipsoid's silhouette fixes five of its
-# six numbers): a pull on that ratio, which the silhouette overrides wherever it does say something clearly.
-# A computer mouse is about 10-12 cm long and 3.5-4 cm tall.
-HEIGHT_RATIOS = {"mouse": 0.37}
+@dataclass(frozen=True)
+class HeightRatio:
+    """A name's typical height over its length, or over its width (`across`: the cross-section of a long thing)."""
+
+    ratio: float
+    across: bool = False
+
+
+# Typical proportions of things whose one view leaves the height open, as a pull on that ratio which the silhouette
+# overrides wherever it does say something clearly. An ellipsoid's silhouette fixes five of its six numbers: a
+# computer mouse is about 10-12 cm long and 3.5-4 cm tall. A long thin box seen along its length shows its top and
+# one side together, and unless their shading tells them apart (`faces.choose_height`) the silhouette splits width
+# and height at random (synthetic pens and sticks 30-69 % too low and as much too wide, or the other way round):
+# pens, pencils, markers and sticks are about as tall as wide; a fork or spoon lying on the table, curved, about
+# 0.6 of its head's width; a TV remote 2-2.3 cm thick for 4.5-5 cm wide.
+HEIGHT_RATIOS = {
+    "mouse": HeightRatio(0.37),
+    **dict.fromkeys(("pen", "pencil", "marker", "stick", "chopstick"), HeightRatio(1.0, across=True)),
+    **dict.fromkeys(("fork", "spoon"), HeightRatio(0.6, across=True)),
+    "remote": HeightRatio(0.45, across=True),
+}
 HEIGHT_PRIOR_WEIGHT = 0.1  # loss per squared log-ratio off the prior (0.02 let a pixel of contact shadow win)
 # Without such a ratio (a stone, a plush toy) an ellipsoid trades its extent along the line of sight against its
 # height at almost no cost in the silhouette (a 40 % longer stone lost 0.003 IoU): the fit takes the one closest to
@@ -101,10 +119,18 @@ REST_HEIGHT_RATIO = 0.9
 # irregular stone on a flat face, whose outline seen obliquely is boxier than an ellipse's) and an ellipsoid (1).
 MIN_ROUNDNESS = 0.25
 ROUNDNESS_START = 0.5  # as a logit: a roundness of 0.71
+# A mug is a cylinder with a handle on one side, its length (the bounding box's x) over body and handle. Fitted as a
+# plain cylinder, the body widened and flattened to cover the handle (9.5 x 9.5 x 6.8 cm for a body 7.1 cm across
+# and 8.5 cm tall). One view seldom shows how far a handle reaches, so it is a typical mug's: 0.4 of the body's
+# diameter (a mug 8 cm across is about 11-12 cm long with its handle), over 0.2-0.85 of its height, its bars 0.12
+# of the diameter thick; the silhouette decides the body and which way the handle points.
+HANDLE_REACH = 0.4
+HANDLE_SPAN = (0.2, 0.85)
+HANDLE_BAR = 0.12
 
 
-def height_ratio(name: str) -> float | None:
-    """The name's typical height / length, when it has one (the head noun decides)."""
+def height_ratio(name: str) -> HeightRatio | None:
+    """The name's typical height over its length or width, when it has one (the head noun decides)."""
     words = name.lower().replace("_", " ").split()
     return HEIGHT_RATIOS.get(words[-1].rstrip("s")) if words else None
 
@@ -238,6 +264,9 @@ def scaled_points(kind: str, size: np.ndarray, roundness: float = 1.0) -> np.nda
     size = np.asarray(size, float)
     if kind == "ellipsoid":
         return superellipsoid(_UNIT[kind], roundness) * size
+    if kind == "mug":
+        body, handle = _mug_frames(size)
+        return np.concatenate([_UNIT["cylinder"] * body[0] + body[1], _UNIT["box"] * handle[0] + handle[1]])
     if kind != "capsule":
         return _UNIT[kind] * size
     r = 0.5 * min(size[0], size[1])
@@ -245,6 +274,17 @@ def scaled_points(kind: str, size: np.ndarray, roundness: float = 1.0) -> np.nda
     pts = _UNIT["sphere"] * np.array([size[0], size[1], 2 * r])
     pts[:, 2] += np.where(pts[:, 2] >= 0, half, -half)
     return pts
+
+
+def _mug_frames(size: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """(size, centre) of a mug's body cylinder and of its handle's bounding box, about the mug's bounding-box centre
+    (the handle along +x)."""
+    length, d, h = (float(v) for v in size)
+    reach = max(length - d, 0.0)
+    z0, z1 = (-h / 2 + f * h for f in HANDLE_SPAN)
+    body = (np.array([d, d, h]), np.array([-reach / 2, 0.0, 0.0]))
+    handle = (np.array([reach, HANDLE_BAR * d, z1 - z0]), np.array([length / 2 - reach / 2, 0.0, (z0 + z1) / 2]))
+    return body, handle
 
 
 def unit_mesh(kind: str) -> trimesh.Trimesh:
@@ -261,9 +301,33 @@ def unit_mesh(kind: str) -> trimesh.Trimesh:
     return mesh
 
 
+def solid_parts(kind: str, size: np.ndarray) -> list[trimesh.Trimesh]:
+    """The convex pieces a compound primitive is built from (a mug: its body and the three bars of its handle), about
+    its bounding-box centre; [] for the others."""
+    if kind != "mug":
+        return []
+    (d, body_at), (handle, handle_at) = _mug_frames(np.asarray(size, float))
+    body = trimesh.creation.cylinder(radius=d[0] / 2, height=d[2], sections=48)
+    body.apply_translation(body_at)
+    bar = handle[1]
+    x0, x1 = handle_at[0] - handle[0] / 2 - bar / 2, handle_at[0] + handle[0] / 2  # reaching into the wall
+    z0, z1 = handle_at[2] - handle[2] / 2, handle_at[2] + handle[2] / 2
+    bars = [
+        ((x1 - x0, bar, bar), ((x0 + x1) / 2, 0.0, z0 + bar / 2)),
+        ((x1 - x0, bar, bar), ((x0 + x1) / 2, 0.0, z1 - bar / 2)),
+        ((bar, bar, z1 - z0), (x1 - bar / 2, 0.0, (z0 + z1) / 2)),
+    ]
+    return [body] + [
+        trimesh.creation.box(extents=e, transform=trimesh.transformations.translation_matrix(c)) for e, c in bars
+    ]
+
+
 def solid_mesh(kind: str, size: np.ndarray, roundness: float = 1.0) -> trimesh.Trimesh:
-    """The primitive as a watertight mesh with bounding box `size`, centred at its bounding-box centre."""
+    """The primitive as a mesh with bounding box `size`, centred at its bounding-box centre (watertight, but for
+    compound primitives, whose pieces overlap)."""
     size = np.asarray(size, float)
+    if kind in NAMED_KINDS:
+        return trimesh.util.concatenate(solid_parts(kind, size))
     if kind == "ellipsoid":
         mesh = unit_mesh(kind)
         mesh = trimesh.Trimesh(superellipsoid(mesh.vertices, roundness) * size, mesh.faces)
@@ -299,19 +363,35 @@ class SilhouetteLoss:
         x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
         pad = int(max(x1 - x0, y1 - y0) * margin) + 4
         h, w = mask.shape
-        self.x0, self.y0 = max(0, x0 - pad), max(0, y0 - pad)
-        self.x1, self.y1 = min(w, x1 + pad), min(h, y1 + pad)
+        # Where the mask touches the image's border the crop reaches past it, and what lies beyond may be hidden
+        # there as behind a hand: a solid cut off by the border neither grows out of the image for free nor pays in
+        # full for what the image cannot show.
+        cut = (x0 == 0, y0 == 0, x1 == w, y1 == h)
+        self.x0 = x0 - pad if cut[0] else max(0, x0 - pad)
+        self.y0 = y0 - pad if cut[1] else max(0, y0 - pad)
+        self.x1 = x1 + pad if cut[2] else min(w, x1 + pad)
+        self.y1 = y1 + pad if cut[3] else min(h, y1 + pad)
         self.s = CANVAS / max(self.x1 - self.x0, self.y1 - self.y0)
         size = (max(1, round((self.x1 - self.x0) * self.s)), max(1, round((self.y1 - self.y0) * self.s)))
-        crop = mask[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+        crop, ign = self._crop(mask), self._crop(ignore) if ignore is not None else None
+        if any(cut):
+            beyond = 1.0 - self._crop(np.ones((h, w), np.float32))
+            ign = beyond if ign is None else np.maximum(ign, beyond)
         self.target = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         self.free = np.zeros_like(self.target)
-        if ignore is not None:
-            ign = ignore[self.y0 : self.y1, self.x0 : self.x1].astype(np.float32)
+        if ign is not None:
             self.free = cv2.resize(ign, size, interpolation=cv2.INTER_AREA) * (1 - self.target)
         self.camera = camera
         self.free_weight = free_weight
         self.canvas = np.zeros((size[1], size[0]), np.uint8)
+
+    def _crop(self, image: np.ndarray) -> np.ndarray:
+        """The crop of a mask as floats, zero where the crop lies beyond the image."""
+        h, w = image.shape
+        out = np.zeros((self.y1 - self.y0, self.x1 - self.x0), np.float32)
+        ya, yb, xa, xb = max(self.y0, 0), min(self.y1, h), max(self.x0, 0), min(self.x1, w)
+        out[ya - self.y0 : yb - self.y0, xa - self.x0 : xb - self.x0] = image[ya:yb, xa:xb]
+        return out
 
     def silhouette(self, points: np.ndarray) -> np.ndarray | None:
         uv, z = self.camera.project(points)
@@ -395,6 +475,10 @@ def solid_from(kind: str, p: np.ndarray) -> Solid:
         x, y, lr, lh = p
         d, h = 2 * np.exp(lr), np.exp(lh)
         return Solid(kind, np.array([d, d, h]), np.array([x, y, h / 2]))
+    if kind == "mug":  # the body's radius and height, and which way the handle points
+        x, y, lr, lh, yaw = p
+        d, h = 2 * np.exp(lr), np.exp(lh)
+        return Solid(kind, np.array([d * (1 + HANDLE_REACH), d, h]), np.array([x, y, h / 2]), _box_rotation(yaw))
     if kind == "capsule":  # never shorter than wide: lh is the straight part's length
         x, y, lr, lh = p
         d = 2 * np.exp(lr)
@@ -411,15 +495,16 @@ def fit_on_table(
     mask: np.ndarray,
     ignore: np.ndarray | None = None,
     quick: bool = False,
-    height_ratio: float | None = None,
+    height_ratio: HeightRatio | None = None,
 ) -> tuple[Solid, float]:
     """The `kind` primitive resting on the table (z = 0) whose silhouette best matches `mask`; returns (solid, IoU).
 
-    `height_ratio` (height / length, from the name) weakly pulls boxes and ellipsoids towards it; the returned
-    IoU is the silhouette's alone.
+    `height_ratio` (height over length or width, from the name) weakly pulls boxes and ellipsoids towards it; the
+    returned IoU is the silhouette's alone.
     """
     loss = SilhouetteLoss(camera, mask, ignore, free_weight=FIT_FREE_WEIGHT)
     centre, width, height = initial_guess(camera, mask)
+    heading = float(np.arctan2(centre[1] - camera.t[1], centre[0] - camera.t[0]))  # from the camera to the object
     starts = {
         "box": [
             [centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)]
@@ -428,6 +513,10 @@ def fit_on_table(
         "cylinder": [[centre[0], centre[1], np.log(width / 2), np.log(height)]],
         "capsule": [[centre[0], centre[1], np.log(width / 2), np.log(max(height - width, 0.3 * width))]],
         "sphere": [[centre[0], centre[1], np.log(width / 2)]],
+        "mug": [  # the handle to either side first (where it shows), then every 45 degrees
+            [centre[0], centre[1], np.log(width / (2 + HANDLE_REACH)), np.log(height), heading + turn]
+            for turn in np.pi / 4 * np.array([2, -2, 1, -1, 3, -3, 0, 4])
+        ],
     }[{"ellipsoid": "box", "cone": "cylinder"}.get(kind, kind)]
     if kind == "ellipsoid":
         starts = [[*start, ROUNDNESS_START] for start in starts]
@@ -440,40 +529,37 @@ def fit_on_table(
     def f(p: np.ndarray) -> float:
         value = loss(solid_from(kind, p).surface_points())
         if pull:
-            value += HEIGHT_PRIOR_WEIGHT * (p[5] - max(p[3], p[4]) - np.log(height_ratio)) ** 2
+            side = min(p[3], p[4]) if height_ratio.across else max(p[3], p[4])
+            value += HEIGHT_PRIOR_WEIGHT * (p[5] - side - np.log(height_ratio.ratio)) ** 2
         elif round_pull:
             value += ROUND_PRIOR_WEIGHT * float(np.var([p[3], p[4], p[5] - np.log(REST_HEIGHT_RATIO)]))
         return value
 
+    dims = len(starts[0])
+    steps = np.array([width * 0.3 if i < 2 else 0.25 for i in range(dims)])
+    if dims >= 6:
+        steps[2] = 0.4
+    if dims == 7:
+        steps[6] = 1.0
+    if kind == "mug":
+        steps[4] = 0.6
+    # a mug's eight starts (which way its handle points) are each searched briefly, then only the best is refined
+    screen = kind == "mug"
+
+    def search(p0: np.ndarray, scale: np.ndarray, maxfev: int, xatol: float, fatol: float):
+        simplex = np.vstack([p0, p0 + np.diag(scale)])
+        options = {"initial_simplex": simplex, "xatol": xatol, "fatol": fatol, "maxfev": maxfev}
+        return minimize(f, p0, method="Nelder-Mead", options=options)
+
     best = None
     for start in starts:
-        p0 = np.asarray(start, float)
-        steps = np.array([width * 0.3 if i < 2 else 0.25 for i in range(len(p0))])
-        if len(p0) >= 6:
-            steps[2] = 0.4
-        if len(p0) == 7:
-            steps[6] = 1.0
-        simplex = np.vstack([p0, p0 + np.diag(steps)])
-        res = minimize(
-            f,
-            p0,
-            method="Nelder-Mead",
-            options={"initial_simplex": simplex, "xatol": 1e-4, "fatol": 1e-5, "maxfev": 300 if quick else 900},
-        )
-        if not quick:
-            res = minimize(
-                f,
-                res.x,
-                method="Nelder-Mead",
-                options={
-                    "initial_simplex": np.vstack([res.x, res.x + np.diag(steps * 0.15)]),
-                    "xatol": 1e-5,
-                    "fatol": 1e-6,
-                    "maxfev": 600,
-                },
-            )
+        res = search(np.asarray(start, float), steps, 300 if quick or screen else 900, 1e-4, 1e-5)
+        if not (quick or screen):
+            res = search(res.x, steps * 0.15, 600, 1e-5, 1e-6)
         if best is None or res.fun < best.fun:
             best = res
+    if screen and not quick:
+        best = search(best.x, steps * 0.3, 900, 1e-5, 1e-6)
     solid = solid_from(kind, best.x)
     iou = 1.0 - loss(solid.surface_points()) if pull or round_pull else 1.0 - float(best.fun)
     if kind in ("box", "ellipsoid"):
@@ -512,7 +598,7 @@ def track_solid(
     loss = SilhouetteLoss(camera, mask, ignore)
     pts = solid.local_points()
     base = solid.rotation
-    turn = solid.kind in ("box", "ellipsoid") or abs(base[2, 2]) < 0.9  # round about z only while upright
+    turn = solid.kind in ("box", "ellipsoid", "mug") or abs(base[2, 2]) < 0.9  # round about z only while upright
     low = float(np.min((pts @ base.T)[:, 2]))  # lowest point relative to the centre
 
     def pose(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
