@@ -49,7 +49,7 @@ def test_sizes_and_positions_meet_the_benchmark_targets(perceived) -> None:
     # what a simulator and a person need is on disk
     assert SceneSpec.load(out / "scene.json").objects[0].mesh == f"assets/{scene.objects[0].name}.obj"
     for obj in scene.objects:
-        assert (out / obj.mesh).is_file() and all((out / c).is_file() for c in obj.collision)
+        assert (out / obj.mesh).is_file() and obj.collision and all((out / c).is_file() for c in obj.collision)
     assert (out / "contact_sheet.png").stat().st_size > 1000
     assert not (out / "failure.json").exists()
     assert set(scene.provenance.stages) >= {"video", "depth", "ground", "segment", "mesh", "scale", "pose", "assets"}

@@ -486,8 +486,8 @@ def test_a_mug_is_fitted_with_its_handle_not_as_a_wider_flatter_cylinder() -> No
     assert max(fitted) < 0.15, fitted
 
 
-def test_a_mugs_collision_parts_are_its_body_and_handle_bars() -> None:
-    from video2policy.tools.perception.assets import object_parts
+def test_a_mugs_collision_parts_are_its_body_and_handle_bars(tmp_path) -> None:
+    from video2policy.tools.perception.assets import object_parts, write_assets
 
     size = np.array([1.0, 0.72, 0.9])
     mesh = solid_mesh("mug", size)
@@ -496,6 +496,8 @@ def test_a_mugs_collision_parts_are_its_body_and_handle_bars() -> None:
     assert len(parts) == 4 and all(p.is_convex for p in parts)
     points = scaled_points("mug", size)
     assert np.allclose(points.max(axis=0) - points.min(axis=0), size, atol=1e-6)
+    mesh_path, paths = write_assets(tmp_path, "mug", mesh, parts)
+    assert (tmp_path / mesh_path).is_file() and len(paths) == 4 and all((tmp_path / p).is_file() for p in paths)
 
 
 def test_long_thin_things_get_their_names_cross_section_where_the_silhouette_leaves_it_open() -> None:

@@ -44,8 +44,8 @@ def write_assets(
     folder = out_dir / "assets"
     folder.mkdir(parents=True, exist_ok=True)
     mesh.export(folder / f"{name}.obj")
-    parts = []
+    paths = []
     for i, part in enumerate(parts):
         part.export(folder / f"{name}_part{i}.obj")
-        parts.append(f"assets/{name}_part{i}.obj")
-    return f"assets/{name}.obj", parts
+        paths.append(f"assets/{name}_part{i}.obj")
+    return f"assets/{name}.obj", paths
