@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 V2P := $(VENV)/bin/v2p
 export HF_HUB_OFFLINE := 1
 export MUJOCO_GL ?= egl
+# the same numbers on every x86 CPU (src/video2policy/__init__.py says why)
+export MKL_CBWR ?= AVX2
 
 .PHONY: setup demo test test-fast bench lint clean
 
