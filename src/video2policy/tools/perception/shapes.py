@@ -17,8 +17,8 @@ from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.geometry import PinholeCamera
 
-KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid", "capsule")  # what a silhouette alone may choose among
-NAMED_KINDS = ("mug",)  # fitted only when the name asks for them
+# what a silhouette alone may choose among; a "mug" (a cylinder with a handle) is fitted only when the name asks
+KINDS = ("box", "cylinder", "sphere", "cone", "ellipsoid", "capsule")
 CANVAS = 112  # longest side of the crop the silhouettes are compared on
 _SHIFT = 4  # sub-pixel bits for cv2 fill
 # How much of the cost of covering a possibly-occluded pixel is waived. Fitting a size, all of it lets the fit grow
@@ -326,8 +326,9 @@ def solid_mesh(kind: str, size: np.ndarray, roundness: float = 1.0) -> trimesh.T
     """The primitive as a mesh with bounding box `size`, centred at its bounding-box centre (watertight, but for
     compound primitives, whose pieces overlap)."""
     size = np.asarray(size, float)
-    if kind in NAMED_KINDS:
-        return trimesh.util.concatenate(solid_parts(kind, size))
+    parts = solid_parts(kind, size)
+    if parts:
+        return trimesh.util.concatenate(parts)
     if kind == "ellipsoid":
         mesh = unit_mesh(kind)
         mesh = trimesh.Trimesh(superellipsoid(mesh.vertices, roundness) * size, mesh.faces)
