@@ -248,17 +248,18 @@ def track_poses(
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
                         if iou_l >= iou - TIPPED_SLACK and "on its side" not in method:
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side, as captioned)"
+                if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
+                    found, iou_n = _refind(current, camera, masks[t], ign)
+                    if iou_n >= REFOUND_IOU:  # it must fit well: a stray speck of its colour does not. Looked
+                        # for before "covered": a thrown thing whose pose strayed behind its bowl is seen in it
+                        upright, iou, method = found, iou_n, "silhouette on the table (found again)"
+                        lifted = False
                 if iou < LOST_IOU and _covered_share(current, camera, ign) >= COVERED:  # under or behind another
                     out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered")
-                    if progress:  # object: nothing moves it there, and what its colour shows elsewhere is not it
+                    if progress:  # object, and not found well elsewhere: nothing moves it there
                         progress(1)
                     t += direction
                     continue
-                if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
-                    found, iou_n = _refind(current, camera, masks[t], ign)
-                    if iou_n >= REFOUND_IOU:  # it must fit well: a stray speck of its colour does not
-                        upright, iou, method = found, iou_n, "silhouette on the table (found again)"
-                        lifted = False
                 if iou < 0.85:
                     tilted, iou_t = track_solid(
                         upright,
