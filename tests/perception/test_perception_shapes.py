@@ -12,9 +12,17 @@ import numpy as np
 from drawn_scenes import H, W, camera, draw, draw_points, paint_box
 from scipy.spatial.transform import Rotation
 
+from video2policy.tools.perception.caption import NamedObject
 from video2policy.tools.perception.colors import lab
 from video2policy.tools.perception.geometry import PinholeCamera, look_at
-from video2policy.tools.perception.ground import candidates_rgb, fill_notches, joined_parts, lit_highlights
+from video2policy.tools.perception.ground import (
+    candidates_rgb,
+    fill_notches,
+    ground_objects,
+    joined_parts,
+    lit_highlights,
+    table_region,
+)
 from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind, outline_noise
 from video2policy.tools.perception.pose import _landing, track_poses
 from video2policy.tools.perception.shapes import (
@@ -192,6 +200,27 @@ def test_an_object_the_fingers_touch_is_a_candidate_apart_from_the_hand() -> Non
     assert len(found) == 1
     assert (found[0].mask & garlic.astype(bool)).sum() / (found[0].mask | garlic.astype(bool)).sum() > 0.6
     assert not (found[0].mask[0:70, 70:95]).any()  # none of the arm
+
+
+def test_a_black_ball_is_grounded_on_the_table_not_in_the_black_backdrop_beyond_it() -> None:
+    # synthetic cover/uncover 22-23: the view reaches past the table's far edge into a black backdrop; the backdrop,
+    # 150 times the ball's area, won the colour word over the ball (a factor 0.02 for lying off the table was not
+    # enough), and the ball came out a metre off and 38 times too large
+    image = np.full((H, W, 3), (250, 240, 200), np.uint8)
+    image[:50] = (4, 4, 6)  # the backdrop, along the image's top edge
+    ball = np.zeros((H, W), np.uint8)
+    cv2.circle(ball, (110, 150), 6, 1, -1)
+    image[ball.astype(bool)] = (20, 20, 22)
+    found, why = ground_objects(
+        image,
+        [NamedObject("black_ball", "black ball")],
+        camera(),
+        candidates_rgb(image),
+        search=np.ones((H, W), bool),
+        table=table_region(lab(image))[1],
+    )
+    mask = found["black_ball"].mask
+    assert (mask & ball.astype(bool)).sum() / (mask | ball.astype(bool)).sum() > 0.7, (why, found["black_ball"].box)
 
 
 def test_shadows_are_the_tables_colour_darker_and_dark_objects_are_not() -> None:

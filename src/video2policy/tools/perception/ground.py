@@ -325,6 +325,7 @@ def word_of(obj: NamedObject, hints: dict) -> str | None:
 
 
 RIVAL_PENALTY = 3.0  # a region whose border is a third another named colour is that object's lit or shaded face
+BEYOND_SHARE = 0.05  # a region of the named colour this little on the table, at the image's edge, is beyond it
 FACE_SHARE = 0.25  # a region bordered this much by an object's colour is taken as a face of it
 
 
@@ -361,10 +362,18 @@ def _word_score(
     if prior:
         score *= 1.0 + 0.5 * _shape_score(prior, camera, cand.mask)
     if table is not None:
-        score *= 0.02 + (cand.mask & table).sum() / cand.area
+        on_table = (cand.mask & table).sum() / cand.area
+        if on_table < BEYOND_SHARE and _at_border(cand, table.shape):
+            return 0.0  # scenery beyond the table (a black backdrop), not a black ball standing on it
+        score *= 0.02 + on_table
     if rivals.any():
         score *= max(0.0, 1.0 - RIVAL_PENALTY * _border_share(cand.mask, rivals, outside_hull=True))
     return score
+
+
+def _at_border(cand: Candidate, shape: tuple[int, int]) -> bool:
+    x0, y0, x1, y1 = cand.box
+    return x0 == 0 or y0 == 0 or x1 >= shape[1] or y1 >= shape[0]
 
 
 def _border_share(mask: np.ndarray, other: np.ndarray, outside_hull: bool = False) -> float:
