@@ -357,7 +357,8 @@ def _word_score(
 ) -> float:
     """How likely a region of the named colour is the object (0: not at all): large, of the name's shape, standing
     on the table, and not a lit or shaded face of a neighbour named by another colour (an orange cup's top can
-    render yellow)."""
+    render yellow). A region almost wholly off the table and cut by the image's edge is the scenery beyond it (a
+    black backdrop 150 times a black ball's area outscored the ball however little of it lay on the table)."""
     score = float(cand.area)
     if prior:
         score *= 1.0 + 0.5 * _shape_score(prior, camera, cand.mask)

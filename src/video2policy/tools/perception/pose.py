@@ -249,17 +249,22 @@ def track_poses(
                         if iou_l >= iou - TIPPED_SLACK and "on its side" not in method:
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side, as captioned)"
                 if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
+                    covered = _covered_share(current, camera, ign) >= COVERED  # under or behind another object
                     found, iou_n = _refind(current, camera, masks[t], ign)
-                    if iou_n >= REFOUND_IOU:  # it must fit well: a stray speck of its colour does not. Looked
-                        # for before "covered": a thrown thing whose pose strayed behind its bowl is seen in it
+                    # it must fit well (a stray speck of its colour does not) and, if it was covered where it
+                    # was, be in view where it is found: a thrown thing whose pose strayed behind its bowl is
+                    # seen in the bowl, while a block under a cup is not its colour on the cup's rim
+                    if iou_n >= REFOUND_IOU and not (covered and _covered_share(found, camera, ign) >= COVERED):
                         upright, iou, method = found, iou_n, "silhouette on the table (found again)"
                         lifted = False
-                if iou < LOST_IOU and _covered_share(current, camera, ign) >= COVERED:  # under or behind another
-                    out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered")
-                    if progress:  # object, and not found well elsewhere: nothing moves it there
-                        progress(1)
-                    t += direction
-                    continue
+                    elif covered:  # nothing moves it there, and what its colour shows elsewhere is not it
+                        out[t] = TrackedPose(
+                            current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered"
+                        )
+                        if progress:
+                            progress(1)
+                        t += direction
+                        continue
                 if iou < 0.85:
                     tilted, iou_t = track_solid(
                         upright,
