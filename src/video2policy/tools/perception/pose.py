@@ -11,6 +11,8 @@ away from the camera can outline much as it did standing: its shading (a lit sid
 ("Tipping [bottle] over") then says it lies on its side. An object the caption puts into a container
 ("Inserting [fork] into [container]") ends inside it, on its floor, when its track ends outside or in the air.
 A caption that pushes or slides things ("Pushing [cup] from left to right") keeps every named object on the table.
+One that lifts a thing up ("Lifting [can] up") raises it straight above where it lay, where a mask half hidden in
+the hand would otherwise read as the thing sliding away on the table.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ COVERED = 0.5  # a pose that loses its mask while this share of it lies behind o
 LYING_CHECK_IOU = 0.95  # a resting object fitting worse than this is also tried on its side, judged by its shading,
 SHADING_TRUST = 0.7  # if its surface explains this much of its lightness at the key frame (an open cup: ~0.55)
 LYING_SHADING_GAIN = 0.15  # and lying explains this much more of it than standing
+HELD_DRIFT = 0.02  # metres a held object's resting reading may stray from where it lay before it counts as lifted
 INSIDE_CONFIDENCE = 0.3  # a final pose put inside its container by the caption, not by its masks
 
 
@@ -148,7 +151,8 @@ def track_poses(
     explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
     tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
     caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
-    down, so the resting reading along the camera's ray is not tried. While it is lifted, moving along the
+    down, so the resting reading along the camera's ray is not tried; and a held object rises straight above where
+    it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there. While it is lifted, moving along the
     camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size. `slid` (the caption
     pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
     otherwise reads as lifted towards the camera. `still` (the caption covers or uncovers it) keeps the key frame's
@@ -178,7 +182,7 @@ def track_poses(
     out: list[TrackedPose | None] = [None] * T
     out[keyframe] = TrackedPose(solid.position.copy(), solid.rotation.copy(), 1.0, "key frame fit")
     for direction in (1, -1):
-        current, lifted, anchor = solid, False, solid
+        current, lifted, anchor, up = solid, False, solid, False
         t = keyframe + direction
         while 0 <= t < T:
             if not seen[t] or not masks[t].any():
@@ -224,6 +228,17 @@ def track_poses(
                     lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
                 else:
                     lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
+                if (
+                    held
+                    and direction == 1
+                    and (up or lifted or (above is not None and _xy_gap(resting, anchor) > HELD_DRIFT))
+                ):
+                    # "Lifting [can] up": a held thing read as sliding away from where it lay (its mask, partly
+                    # hidden in the hand, climbing the image) is being lifted; it rises straight above where it lay
+                    # and stays up, rather than moving along the camera's ray, which a partial mask cannot measure
+                    up = lifted = True
+                    if _xy_gap(free, anchor) > HELD_DRIFT:
+                        free, iou_f = (above, iou_above) if above is not None else (current, 0.0)
                 if lifted and not held and (final or _at_rest(masks, seen, t, direction)):
                     landed = _landing(free, camera, masks[t], ign)
                     if landed is not None and landed[1] >= iou_f - LAND_SLACK:
@@ -233,7 +248,7 @@ def track_poses(
                     upright, iou, method = free, iou_f, "silhouette"
                 else:
                     upright, iou, method = resting, iou_r, "silhouette on the table"
-                if iou < 0.85:
+                if iou < 0.85 and not up:
                     for lying in _lying(anchor, current.position):  # tipped over: resting on a side
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
                         if iou_l > iou + (0.0 if lifted else TILT_GAIN):
@@ -248,7 +263,8 @@ def track_poses(
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
                         if iou_l >= iou - TIPPED_SLACK and "on its side" not in method:
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side, as captioned)"
-                if iou < LOST_IOU:  # the solid lost its mask (a drop faster than the speed limit): find it anew
+                # the solid lost its mask (a drop faster than the speed limit): find it anew
+                if iou < LOST_IOU and not up:
                     covered = _covered_share(current, camera, ign) >= COVERED  # under or behind another object
                     found, iou_n = _refind(current, camera, masks[t], ign)
                     # it must fit well (a stray speck of its colour does not) and, if it was covered where it
@@ -265,7 +281,7 @@ def track_poses(
                             progress(1)
                         t += direction
                         continue
-                if iou < 0.85:
+                if iou < 0.85 and not up:
                     tilted, iou_t = track_solid(
                         upright,
                         camera,
@@ -433,6 +449,11 @@ def _landing(
         if best is None or flat[1] > best[1] + TILT_GAIN / 2:
             best = flat
     return best
+
+
+def _xy_gap(solid: Solid, anchor: Solid) -> float:
+    """Horizontal distance (metres) between the solid and where it rested."""
+    return float(np.linalg.norm(solid.position[:2] - anchor.position[:2]))
 
 
 def _bottom(solid: Solid) -> float:
