@@ -152,11 +152,12 @@ def track_poses(
     tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
     caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
     down, so the resting reading along the camera's ray is not tried; and a held object rises straight above where
-    it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there. While it is lifted, moving along the
-    camera's ray costs (`ALONG_RAY`): one view measures that only by the apparent size. `slid` (the caption
-    pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
-    otherwise reads as lifted towards the camera. `still` (the caption covers or uncovers it) keeps the key frame's
-    pose throughout: the hand moves the cover, and the mask of a thing going under a cover follows the cover.
+    it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there.
+    While it is lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the
+    apparent size. `slid` (the caption pushes or slides things) keeps it on the table throughout: a pushed object
+    hidden under the hand that pushes it otherwise reads as lifted towards the camera. `still` (the caption covers
+    or uncovers it) keeps the key frame's pose throughout: the hand moves the cover, and the mask of a thing going
+    under a cover follows the cover.
     """
     T = len(masks)
     if still:
