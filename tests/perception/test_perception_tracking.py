@@ -244,3 +244,16 @@ def test_an_object_seen_inside_its_containers_outline_but_floating_lands_on_its_
     ray = floating - CAMERA.t
     assert np.allclose(np.cross(landed - CAMERA.t, ray), 0, atol=1e-9)  # on the same camera ray, further along it
     assert np.linalg.norm(landed - CAMERA.t) > np.linalg.norm(ray)
+
+
+def test_an_object_floating_over_its_container_whose_ray_meets_the_floor_far_beyond_it_lands_at_its_centre() -> None:
+    from video2policy.tools.perception.pose import end_inside
+
+    # synthetic throw_into 8: the bowl's outline strayed into the black backdrop, the garlic's last mask lay inside
+    # that outline high in the air, and its ray met the floor 72 cm from the bowl
+    floating = np.array([0.0, 0.2, 0.3])
+    track = _poses([(0.3 - 0.1 * t, 0.1, 0.2) for t in range(4)] + [floating] * 3)
+    container = _poses([CONTAINER.position] * 7)
+    masks = _last_masks((25, 30, 25, 35))
+    assert end_inside(track, np.ones(7, bool), FORK, container, CONTAINER, masks, CAMERA) == 3
+    assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])

@@ -117,9 +117,12 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
     table_lab = np.median(image_lab[table], axis=0)
     table_chroma = float(np.hypot(*table_lab[1:]))
     keep = []
+    arm = person_arm(image_lab)
     for cand in _components(fg):
         if not _shadow_or_hand(image, image_lab, cand, table_rgb, table_chroma):
-            keep.append(cand)
+            # the arm reaching over or in front of an object joins its region: the object is what is left
+            pieces = _without(cand, arm) if (cand.mask & arm).sum() > ARM_OVERLAP * cand.area else []
+            keep += pieces or [cand]
             continue
         for piece in _beside_hand(image_lab, cand, table_lab):  # an object the hand touches joins its region
             if not _shadow_or_hand(image, image_lab, piece, table_rgb, table_chroma):
@@ -128,15 +131,20 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
 
 
 SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a named object
+ARM_OVERLAP = 0.05  # a candidate this much the person's arm (`person_arm`) is an object the arm reaches over
 
 
 def _beside_hand(image_lab: np.ndarray, cand: Candidate, table_lab: np.ndarray) -> list[Candidate]:
     """What is left of a hand-and-arm region without its skin and its cast shadow: an object the fingers touch
     (garlic picked up from beside the hand) is part of the arm's region and would otherwise be lost with it. The
     shadow keeps the table's tint (`track.cast_shadow`): the garlic's own shaded side, greyer, stays."""
-    arm = (skin_like(image_lab) | cast_shadow(image_lab, table_lab)) & cand.mask
-    arm = cv2.dilate(arm.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    rest = cv2.morphologyEx((cand.mask & ~arm).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return _without(cand, (skin_like(image_lab) | cast_shadow(image_lab, table_lab)) & cand.mask)
+
+
+def _without(cand: Candidate, removed: np.ndarray) -> list[Candidate]:
+    """The regions left of a candidate without `removed` pixels and a pixel's margin around them."""
+    removed = cv2.dilate(removed.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    rest = cv2.morphologyEx((cand.mask & ~removed).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     return _components(binary_fill_holes(rest))
 
 

@@ -509,7 +509,8 @@ def end_inside(
     stretch (the frames it was lost in at the end, or those it stood still in where its mask ended; never the
     first frame, where it was found) then moves to the container's centre: one view of a hidden object says no
     more. A last mask inside the outline with the pose floating above the floor (one view cannot tell near and
-    high from far and low) lands along the camera's ray instead, and an object lost over the floor falls onto it.
+    high from far and low) lands along the camera's ray instead (at the centre where that ray meets the floor
+    outside the container's footprint), and an object lost over the floor falls onto it.
     Returns the number of frames moved.
     """
     T = len(track)
@@ -536,11 +537,12 @@ def end_inside(
             t -= 1
     for s in range(t, T):
         ray = track[s].position - camera.t
-        if how == "along the ray" and ray[2] < 0:  # where the camera's ray through it meets the floor
-            position = camera.t + ray * (rest - camera.t[2]) / ray[2]
-        elif how != "centre":
+        position = np.array([*container[s].position[:2], rest])  # "centre"
+        if how == "along the ray" and ray[2] < 0:  # where the camera's ray through it meets the floor,
+            on_floor = camera.t + ray * (rest - camera.t[2]) / ray[2]
+            if _inside(on_floor, solid, container[s], box):  # if that is inside (a mask astray reads far off)
+                position = on_floor
+        elif how == "down":
             position = np.array([*track[s].position[:2], rest])
-        else:
-            position = np.array([*container[s].position[:2], rest])
         track[s] = TrackedPose(position, track[s].rotation, INSIDE_CONFIDENCE, "inside its container (caption)")
     return T - t
