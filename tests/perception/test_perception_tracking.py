@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from drawn_scenes import camera, draw
+from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import clipped_highlight
 from video2policy.tools.perception.pose import track_poses
@@ -257,3 +258,38 @@ def test_an_object_floating_over_its_container_whose_ray_meets_the_floor_far_bey
     masks = _last_masks((25, 30, 25, 35))
     assert end_inside(track, np.ones(7, bool), FORK, container, CONTAINER, masks, CAMERA) == 3
     assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])
+
+
+def test_a_fork_lying_in_its_container_is_pulled_within_the_containers_footprint() -> None:
+    from video2policy.tools.perception.pose import within_footprint
+
+    # synthetic insert 7 and 21: the walls hid part of the fork, whose pose read 3.5-4.3 cm off, through a wall;
+    # a 12 cm fork in a 16 cm container has 2 cm of room along it and 4 cm across
+    track = _poses([(0.3, 0.0, 0.06)] + [(0.035, -0.045, 0.007)] * 3)
+    container = _poses([CONTAINER.position] * 4)
+    assert within_footprint(track, FORK, container, CONTAINER) == 3
+    assert np.allclose(track[-1].position, [0.02, -0.04, 0.007])
+    assert np.allclose(track[0].position, [0.3, 0.0, 0.06])  # outside: left alone
+    assert "within its container" in track[-1].method
+
+
+def test_a_fork_read_as_lying_across_a_container_too_narrow_for_it_is_turned_along_it() -> None:
+    from video2policy.tools.perception.pose import TrackedPose, within_footprint
+
+    # synthetic insert 5: read turned across, 12 cm long in a container 10 cm wide, and 4.5 cm off along it
+    across = Rotation.from_euler("z", np.pi / 2).as_matrix()
+    track = [TrackedPose(np.array([0.045, 0.0, 0.007]), across, 0.9, "fit") for _ in range(3)]
+    container = _poses([CONTAINER.position] * 3)
+    assert within_footprint(track, FORK, container, CONTAINER) == 2
+    turned = track[-1].rotation
+    assert abs(abs(turned[0, 0]) - 1.0) < 1e-9  # its length along the container's
+    assert np.allclose(track[-1].position, [0.02, 0.0, 0.007])
+
+
+def test_a_fork_fitting_within_its_container_is_left_alone() -> None:
+    from video2policy.tools.perception.pose import within_footprint
+
+    track = _poses([(0.01, 0.02, 0.007)] * 3)
+    container = _poses([CONTAINER.position] * 3)
+    assert within_footprint(track, FORK, container, CONTAINER) == 0
+    assert np.allclose(track[-1].position, [0.01, 0.02, 0.007])

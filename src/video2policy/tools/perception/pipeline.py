@@ -48,7 +48,7 @@ from video2policy.tools.perception.ground import (
     word_of,
 )
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
-from video2policy.tools.perception.pose import end_inside, track_poses
+from video2policy.tools.perception.pose import end_inside, track_poses, within_footprint
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
@@ -682,11 +682,17 @@ class _Run:
             moved = end_inside(
                 tracks[inner], seen[:, k_in], solids[inner], tracks[outer], solids[outer], last, geometry.camera
             )
+            labels = {o.name: o.label for o in named}
             if moved:
-                labels = {o.name: o.label for o in named}
                 self.warnings.append(
                     f"pose: '{labels[inner]}' put inside '{labels[outer]}' in the last {moved} frames "
                     "(the caption puts it there; its track ended outside)"
+                )
+            moved = within_footprint(tracks[inner], solids[inner], tracks[outer], solids[outer])
+            if moved:
+                self.warnings.append(
+                    f"pose: '{labels[inner]}' moved within the footprint of '{labels[outer]}' in the last {moved} "
+                    "frames (lying in it, it cannot cross its walls)"
                 )
         for obj in named:
             track = tracks[obj.name]

@@ -546,3 +546,47 @@ def end_inside(
             position = np.array([*track[s].position[:2], rest])
         track[s] = TrackedPose(position, track[s].rotation, INSIDE_CONFIDENCE, "inside its container (caption)")
     return T - t
+
+
+def within_footprint(track: list[TrackedPose], solid: Solid, container: list[TrackedPose], box: Solid) -> int:
+    """An object lying in a container at the clip's end lies within its footprint: one view of a thing half
+    hidden by the walls reads its pose off along the camera's ray, or turned across a container too narrow for it.
+    From the last frame back, while the object's centre is inside the container (`_inside`), its position is
+    pulled in until its footprint fits within the container's; an object that cannot fit as turned is first
+    turned along the container's axes (the way it fits best), when that fits. Returns the number of frames moved.
+    """
+    moved = 0
+    for s in range(len(track) - 1, 0, -1):
+        pose, holder = track[s], container[s]
+        if not _inside(pose.position, solid, holder, box):
+            break
+        rotation = pose.rotation
+        room = _room(solid, rotation, holder.rotation, box)
+        if room.min() < 0 and box.kind != "cylinder":  # it cannot lie so: turn it along the container's axes
+            yaw = np.arctan2(holder.rotation[1, 0], holder.rotation[0, 0]) - np.arctan2(rotation[1, 0], rotation[0, 0])
+            turns = [Rotation.from_euler("z", yaw + q).as_matrix() @ rotation for q in (0.0, np.pi / 2)]
+            rotation = max(turns, key=lambda r: _room(solid, r, holder.rotation, box).min())
+            room = _room(solid, rotation, holder.rotation, box)
+        if room.min() < 0:
+            break  # it fits no way: the sizes are off, and nothing here says where it is
+        local = holder.rotation.T @ (pose.position - holder.position)
+        if box.kind == "cylinder":
+            r = float(np.hypot(local[0], local[1]))
+            if r > room[0]:
+                local[:2] *= room[0] / r
+        else:
+            local[:2] = np.clip(local[:2], -room, room)
+        position = holder.position + holder.rotation @ local
+        if np.linalg.norm(position - pose.position) > 1e-3 or rotation is not pose.rotation:
+            track[s] = TrackedPose(position, rotation, pose.confidence, pose.method + " (within its container)")
+            moved += 1
+    return moved
+
+
+def _room(solid: Solid, rotation: np.ndarray, holder: np.ndarray, box: Solid) -> np.ndarray:
+    """How far (metres, along the container's axes; a radius for a round one) the object's centre may stray
+    from the container's before its footprint, turned by `rotation`, crosses the container's."""
+    half = np.abs(holder.T @ rotation)[:2, :2] @ (solid.size[:2] / 2)
+    if box.kind == "cylinder":
+        return np.array([box.size[0] / 2 - float(np.max(half))])
+    return box.size[:2] / 2 - half
