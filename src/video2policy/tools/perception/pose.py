@@ -483,10 +483,15 @@ def _above(
     return solid, 1.0 - float(value)
 
 
+def _round(box: Solid) -> bool:
+    """Whether a container's footprint is a disc (cylinders, mugs) rather than a rectangle (boxes, ellipsoids)."""
+    return box.kind not in ("box", "ellipsoid")
+
+
 def _inside(position: np.ndarray, solid: Solid, container: TrackedPose, box: Solid) -> bool:
     """Whether an object of `solid`'s size at `position` lies within the container's footprint, not above its rim."""
     local = container.rotation.T @ (position - container.position)
-    if box.kind in ("box", "ellipsoid"):
+    if not _round(box):
         within = abs(local[0]) <= box.size[0] / 2 and abs(local[1]) <= box.size[1] / 2
     else:
         within = float(np.hypot(local[0], local[1])) <= box.size[0] / 2
@@ -562,7 +567,7 @@ def within_footprint(track: list[TrackedPose], solid: Solid, container: list[Tra
             break
         rotation = pose.rotation
         room = _room(solid, rotation, holder.rotation, box)
-        if room.min() < 0 and box.kind != "cylinder":  # it cannot lie so: turn it along the container's axes
+        if room.min() < 0 and not _round(box):  # it cannot lie so: turn it along the container's axes
             yaw = np.arctan2(holder.rotation[1, 0], holder.rotation[0, 0]) - np.arctan2(rotation[1, 0], rotation[0, 0])
             turns = [Rotation.from_euler("z", yaw + q).as_matrix() @ rotation for q in (0.0, np.pi / 2)]
             rotation = max(turns, key=lambda r: _room(solid, r, holder.rotation, box).min())
@@ -570,7 +575,7 @@ def within_footprint(track: list[TrackedPose], solid: Solid, container: list[Tra
         if room.min() < 0:
             break  # it fits no way: the sizes are off, and nothing here says where it is
         local = holder.rotation.T @ (pose.position - holder.position)
-        if box.kind == "cylinder":
+        if _round(box):
             r = float(np.hypot(local[0], local[1]))
             if r > room[0]:
                 local[:2] *= room[0] / r
@@ -587,6 +592,6 @@ def _room(solid: Solid, rotation: np.ndarray, holder: np.ndarray, box: Solid) ->
     """How far (metres, along the container's axes; a radius for a round one) the object's centre may stray
     from the container's before its footprint, turned by `rotation`, crosses the container's."""
     half = np.abs(holder.T @ rotation)[:2, :2] @ (solid.size[:2] / 2)
-    if box.kind == "cylinder":
+    if _round(box):
         return np.array([box.size[0] / 2 - float(np.max(half))])
     return box.size[:2] / 2 - half
