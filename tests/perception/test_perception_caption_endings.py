@@ -11,6 +11,11 @@
   object now rises straight above where it lay.
 - "Covering [yellow ball] with [orange cup]": the covered object stays where it is. cover seed 6 read the ball as
   lifted with the cup whose rim its mask took, 6.5 cm off at the end.
+- "Dropping [teal stone] in front of [black box]": the object is picked up before it falls. drop_in_front_of seed
+  15's stone, half hidden in the hand, read as sliding away on the table while it was carried through the air, 20-26
+  cm off for half the clip (8.7 cm on average, right at both ends). It now rises straight above where it lay.
+- "Sliding [purple remote] to [pink mouse]": the hand moves the first object, also while it hides it. slide_to seed
+  4's remote was lost under the hand as it was pushed and stayed where it was last seen, 16 cm short.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ import pytest
 
 from video2policy.scene import SceneSpec
 from video2policy.tools.perception.bench import score_clip
-from video2policy.tools.perception.caption import held_up, on_table_throughout, parse_objects, put_into, stays_put
+from video2policy.tools.perception.caption import (
+    dropped,
+    held_up,
+    on_table_throughout,
+    parse_objects,
+    put_into,
+    stays_put,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +71,20 @@ def test_an_object_not_among_the_named_ones_is_not_put_anywhere() -> None:
 )
 def test_the_caption_says_which_object_ends_held_up(caption: str, expected) -> None:
     assert held_up(caption, parse_objects(caption)) == expected
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("Dropping [teal stone] in front of [purple mug]", "teal_stone"),
+        ("dropping [pen] onto [book]", "pen"),
+        ("Lifting [cup] up", None),
+        ("Pushing [cup] from left to right", None),
+        ("Putting [cup] next to [dropped pen]", None),
+    ],
+)
+def test_the_caption_says_which_object_is_dropped(caption: str, expected) -> None:
+    assert dropped(caption, parse_objects(caption)) == expected
 
 
 @pytest.mark.parametrize(
@@ -151,3 +177,18 @@ def test_a_ball_being_covered_stays_where_it_was(tmp_path_factory) -> None:
     assert ball["last_cm"] < 3.0, ball
     warnings = SceneSpec.load(out / "scene.json").provenance.warnings
     assert any("yellow ball" in w and "covers or uncovers" in w for w in warnings), warnings
+
+
+@pytest.mark.slow
+def test_a_dropped_thing_is_carried_through_the_air_not_slid_along_the_table(tmp_path_factory) -> None:
+    row, _ = _perceived("drop_in_front_of", 15, tmp_path_factory)
+    stone = next(o for o in row["objects"] if o["name"] == "teal_stone")
+    assert stone["track_cm"] < 3.0, stone  # 8.7 cm when it read as sliding away
+    assert max(stone["first_cm"], stone["last_cm"]) < 3.0, stone
+
+
+@pytest.mark.slow
+def test_a_remote_pushed_under_the_hand_moves_with_it(tmp_path_factory) -> None:
+    row, _ = _perceived("slide_to", 4, tmp_path_factory)
+    remote = next(o for o in row["objects"] if o["name"] == "purple_remote")
+    assert remote["last_cm"] < 3.0, remote  # 16.4 cm when it stayed where it was last seen

@@ -62,6 +62,14 @@ def test_benchmark_scoring_on_the_same_clip(clip: Path, perceived) -> None:
     assert all(o["ground_iou"] >= 0.5 and o["segment_iou"] >= 0.5 for o in row["objects"]), row["objects"]
     summary = summarize([{"family": FAMILY, "seed": SEED, **row}])
     assert summary["failure_rate"]["ground"] == 0.0 and summary["objects"] == len(row["objects"])
+    # the whole track is scored frame by frame against the true poses, not only its ends
+    gt, scene, _ = perceived
+    for o, obj in zip(row["objects"], scene.objects, strict=True):
+        true = next(t for t in gt.objects if t.label == obj.label)
+        pairs = zip(obj.poses, true.poses, strict=True)
+        per_frame = [np.linalg.norm(np.subtract(e.position, t.position)) for e, t in pairs]
+        assert o["track_cm"] == pytest.approx(100 * np.mean(per_frame), abs=0.01)
+    assert summary["median_track_cm"] == pytest.approx(np.median([o["track_cm"] for o in row["objects"]]), abs=0.01)
 
 
 def test_rerun_resumes_from_the_stage_cache(clip: Path, perceived, tmp_path: Path) -> None:

@@ -106,6 +106,25 @@ def test_a_remote_slid_under_a_hand_stays_on_the_table() -> None:
     assert np.linalg.norm(poses[-1].position - [0.0, 0.132, 0.009]) < 0.015, poses[-1].position
 
 
+def test_a_remote_pushed_while_the_hand_hides_it_moves_with_its_carried_mask() -> None:
+    # "Sliding [remote] to [mouse]" (slide_to seed 4): the hand covers the remote as it pushes it, so the tracker
+    # loses its colour and carries its mask along with the image's motion; the pose stayed where the remote was last
+    # seen, 16 cm short. The thing the hand pushes moves with its carried mask, on the table.
+    cam = camera()
+    size = np.array([0.045, 0.14, 0.018])
+    ys = [0.0] * 4 + [0.012 * k for k in range(1, 12)] + [0.132] * 3
+    masks = np.stack([draw(Solid("box", size, np.array([0.0, y, 0.009])), cam) for y in ys])
+    seen = np.array([True] * 4 + [False] * (len(ys) - 4))  # hidden from the first push to the end
+    hand = np.zeros_like(masks[0])
+    start = Solid("box", size, np.array([0.0, 0.0, 0.009]))
+    hidden = track_poses(start, 0, masks, seen, cam, lambda t: hand, fps=15.0, slid=True)
+    assert np.linalg.norm(hidden[-1].position - start.position) < 0.005  # the premise: a hidden thing stays put
+    poses = track_poses(start, 0, masks, seen, cam, lambda t: hand, fps=15.0, slid=True, pushed=True)
+    assert np.linalg.norm(poses[-1].position - [0.0, 0.132, 0.009]) < 0.01, poses[-1].position
+    assert all(abs(p.position[2] - 0.009) < 0.003 for p in poses)
+    assert poses[-1].method == "carried under the hand" and poses[-1].confidence < 0.5
+
+
 def test_a_ball_being_covered_stays_where_it_is_when_its_mask_follows_the_cover() -> None:
     # "Covering [yellow ball] with [orange cup]" (cover seed 6): as the cup comes down over the ball, the ball's mask
     # takes the cup's lower rim, of a like colour, and the ball was read as lifted with it, 6.5 cm off at the end;

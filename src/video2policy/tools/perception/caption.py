@@ -18,6 +18,9 @@ _TIPPED = re.compile(
 # "Lifting [cup] up", "Picking [pen] up", "Lifting up [box]", "Raising [bottle]": the first object ends in the air,
 # held. Wordings that let it down again ("..., then letting it drop down", "Putting [x] down") do not match.
 _HELD = re.compile(r"^\s*(?:lifting|picking|raising|holding)\b(?:\s+up)?\s*\[[^\[\]]+\](?:\s+up)?\s*$", re.IGNORECASE)
+# "Dropping [stone] in front of [mug]", "Dropping [pen] onto [book]": the first object is picked up from where it lay
+# and let fall; it may be picked up again (a clip shows the drop more than once)
+_DROPPED = re.compile(r"^\s*dropping\s*\[", re.IGNORECASE)
 # "Throwing [garlic] into [bowl]", "Putting [plush toy] into [bin]", "Putting [pen] in [cup]": the first object
 # ends inside the second ("in front of [mug]" does not match: the second bracket must follow the word directly)
 _INTO = re.compile(r"\[([^\[\]]+)\]\s+(?:into|inside|in)\s+\[([^\[\]]+)\]", re.IGNORECASE)
@@ -95,3 +98,8 @@ def held_up(caption: str, named: list[NamedObject]) -> str | None:
     if not caption or not named or not _HELD.match(caption):
         return None
     return named[0].name
+
+
+def dropped(caption: str, named: list[NamedObject]) -> str | None:
+    """The name of the object the caption drops (its first named object): it is picked up before it falls."""
+    return named[0].name if caption and named and _DROPPED.match(caption) else None

@@ -24,6 +24,7 @@ from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, object_parts, write_assets
 from video2policy.tools.perception.caption import (
     NamedObject,
+    dropped,
     held_up,
     on_table_throughout,
     parse_objects,
@@ -57,7 +58,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "24"
+PIPELINE_VERSION = "25"
 
 
 @dataclass
@@ -244,9 +245,12 @@ class _Run:
         rhos = {n: d["rho"] for n, d in data["objects"].items()}
 
         held = held_up(caption, named)
+        picked = dropped(caption, named)
         slid = on_table_throughout(caption)
         still = stays_put(caption, named)
-        key = stage_key(key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, slid, still)
+        key = stage_key(
+            key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, picked, slid, still
+        )
         data, _ = self.cached(
             "pose",
             key,
@@ -268,6 +272,7 @@ class _Run:
                 into,
                 slid,
                 still,
+                picked,
             ),
         )
         poses = data["poses"]
@@ -635,6 +640,7 @@ class _Run:
         into: tuple[str, str] | None = None,
         slid: bool = False,
         still: str | None = None,
+        picked: str | None = None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -664,7 +670,9 @@ class _Run:
                 image=lambda t: frames[t],
                 tipped=obj.name == tipped,
                 held=obj.name == held,
+                picked=obj.name == picked,
                 slid=slid,
+                pushed=slid and k == 0,
                 still=obj.name == still,
             )
         if still:

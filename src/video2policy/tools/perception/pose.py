@@ -138,7 +138,9 @@ def track_poses(
     image: Callable[[int], np.ndarray] | None = None,
     tipped: bool = False,
     held: bool = False,
+    picked: bool = False,
     slid: bool = False,
+    pushed: bool = False,
     still: bool = False,
 ) -> list[TrackedPose]:
     """Poses for every frame, starting from the key frame's fit.
@@ -154,9 +156,13 @@ def track_poses(
     down, so the resting reading along the camera's ray is not tried; and a held object rises straight above where
     it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there.
     While it is lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the
-    apparent size. `slid` (the caption pushes or slides things) keeps it on the table throughout: a pushed object
-    hidden under the hand that pushes it otherwise reads as lifted towards the camera. `still` (the caption covers
-    or uncovers it) keeps the key frame's pose throughout: the hand moves the cover, and the mask of a thing going
+    apparent size. `picked` (the caption drops it: "Dropping [stone] in front of [mug]") lifts it straight up the
+    same way whenever its resting reading strays from where it lay, but lets it fly and land. `slid` (the caption
+    pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
+    otherwise reads as lifted towards the camera. `pushed` (the thing the hand pushes or slides: the caption's first
+    object) follows its mask, carried along by the image's motion, while the hand hides it: it moves with the hand,
+    where a merely hidden thing would stay put. `still` (the caption covers or uncovers it) keeps the key frame's
+    pose throughout: the hand moves the cover, and the mask of a thing going
     under a cover follows the cover.
     """
     T = len(masks)
@@ -186,7 +192,12 @@ def track_poses(
         current, lifted, anchor, up = solid, False, solid, False
         t = keyframe + direction
         while 0 <= t < T:
-            if not seen[t] or not masks[t].any():
+            if pushed and not seen[t] and masks[t].any():
+                current, _ = track_solid(current, camera, masks[t], ignore(t), max_step=step, on_table=True)
+                out[t] = TrackedPose(
+                    current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "carried under the hand"
+                )
+            elif not seen[t] or not masks[t].any():
                 out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "hidden")
             else:
                 ign = ignore(t)
@@ -229,15 +240,13 @@ def track_poses(
                     lifted = _bottom(free) > LIFTED and iou_f > iou_r + LAND_GAIN
                 else:
                     lifted = _bottom(free) > LIFT_OFF and iou_f > iou_r + LIFT_GAIN
-                if (
-                    held
-                    and direction == 1
-                    and (up or lifted or (above is not None and _xy_gap(resting, anchor) > HELD_DRIFT))
-                ):
+                drifted = above is not None and _xy_gap(resting, anchor) > HELD_DRIFT
+                if direction == 1 and ((held and (up or lifted or drifted)) or (picked and not lifted and drifted)):
                     # "Lifting [can] up": a held thing read as sliding away from where it lay (its mask, partly
                     # hidden in the hand, climbing the image) is being lifted; it rises straight above where it lay
-                    # and stays up, rather than moving along the camera's ray, which a partial mask cannot measure
-                    up = lifted = True
+                    # and stays up, rather than moving along the camera's ray, which a partial mask cannot measure.
+                    # A thing the caption drops is lifted the same way, then tracked freely until it lands.
+                    up, lifted = up or held, True
                     if _xy_gap(free, anchor) > HELD_DRIFT:
                         free, iou_f = (above, iou_above) if above is not None else (current, 0.0)
                 if lifted and not held and (final or _at_rest(masks, seen, t, direction)):
