@@ -171,7 +171,9 @@ def summarize(rows: list[dict]) -> dict:
         out["median_last_cm"] = round(float(np.median([o["last_cm"] for o in objs])), 2)
         out["median_position_cm"] = round(float(np.median([o[k] for o in objs for k in ("first_cm", "last_cm")])), 2)
         tracks = [o["track_cm"] for o in objs if "track_cm" in o]
+        # most named things stand still, so the median is theirs; the mean feels a moved thing read wrong
         out["median_track_cm"] = round(float(np.median(tracks)), 2) if tracks else None
+        out["mean_track_cm"] = round(float(np.mean(tracks)), 2) if tracks else None
         yaws = [o["yaw_deg"] for o in objs if "yaw_deg" in o]
         out["median_yaw_deg"] = round(float(np.median(yaws)), 2) if yaws else None
     out["failure_rate"] = {s: round(float(np.mean([r["stage_failed"][s] for r in rows])), 3) for s in JUDGED}
@@ -202,8 +204,8 @@ def markdown(rows: list[dict], summary: dict) -> str:
             f"median size error {100 * s['median_size_error']:.1f} % (per axis "
             f"{', '.join(f'{100 * v:.1f}' for v in s['median_size_error_per_axis'])} %), median position "
             f"error {s['median_position_cm']:.2f} cm (first {s['median_first_cm']:.2f}, last "
-            f"{s['median_last_cm']:.2f}), median track error {s['median_track_cm']} cm, median yaw error "
-            f"{s['median_yaw_deg']} deg"
+            f"{s['median_last_cm']:.2f}), track error median {s['median_track_cm']} cm, mean "
+            f"{s['mean_track_cm']} cm, median yaw error {s['median_yaw_deg']} deg"
         )
     lines.append("failure rate per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["failure_rate"].items()))
     return "\n".join(lines)
