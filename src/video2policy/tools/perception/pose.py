@@ -162,8 +162,7 @@ def track_poses(
     otherwise reads as lifted towards the camera. `pushed` (the thing the hand pushes or slides: the caption's first
     object) follows its mask, carried along by the image's motion, while the hand hides it: it moves with the hand,
     where a merely hidden thing would stay put. `still` (the caption covers or uncovers it) keeps the key frame's
-    pose throughout: the hand moves the cover, and the mask of a thing going
-    under a cover follows the cover.
+    pose throughout: the hand moves the cover, and the mask of a thing going under a cover follows the cover.
     """
     T = len(masks)
     if still:
