@@ -11,7 +11,7 @@ from drawn_scenes import camera, draw
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.colors import clipped_highlight
-from video2policy.tools.perception.pose import track_poses
+from video2policy.tools.perception.pose import TrackedPose, end_inside, track_poses, within_footprint
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.track import track_masks
 
@@ -166,8 +166,6 @@ def test_a_pale_object_in_a_hands_cast_shadow_is_not_grown_into_the_shadow() -> 
 
 
 def _poses(positions) -> list:
-    from video2policy.tools.perception.pose import TrackedPose
-
     return [TrackedPose(np.array(p, float), np.eye(3), 1.0, "fit") for p in positions]
 
 
@@ -186,8 +184,6 @@ def _last_masks(inner_box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.nd
 
 
 def test_an_object_lost_above_its_container_ends_inside_it() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     # carried over, last seen 7 cm up and 4 cm off the middle, then hidden by the hand and the walls
     track = _poses([(0.3 - 0.05 * t, 0.04, 0.07) for t in range(6)] + [(0.0, 0.04, 0.07)] * 4)
     seen = np.array([True] * 7 + [False] * 3)
@@ -200,8 +196,6 @@ def test_an_object_lost_above_its_container_ends_inside_it() -> None:
 
 
 def test_an_object_lost_from_the_start_keeps_its_first_pose() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     track = _poses([(0.3, 0.0, 0.007)] * 8)  # found in the first frame, never seen again: its pose stayed there
     seen = np.array([True] + [False] * 7)
     container = _poses([CONTAINER.position] * 8)
@@ -210,8 +204,6 @@ def test_an_object_lost_from_the_start_keeps_its_first_pose() -> None:
 
 
 def test_an_object_whose_mask_ends_outside_its_container_is_put_inside() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     track = _poses([(0.3, 0.0, 0.007)] * 3 + [(0.2, 0.1, 0.007)] * 4)  # its mask strayed onto something still
     container = _poses([CONTAINER.position] * 7)
     moved = end_inside(track, np.ones(7, bool), FORK, container, CONTAINER, _last_masks((45, 55, 50, 70)), CAMERA)
@@ -220,8 +212,6 @@ def test_an_object_whose_mask_ends_outside_its_container_is_put_inside() -> None
 
 
 def test_an_object_seen_inside_its_containers_outline_is_left_alone() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     # its own pose ends beside the container's: one of the two poses is off, and its mask says it is the container's
     track = _poses([(0.3 - 0.02 * t, 0.0, 0.007) for t in range(7)])
     before = [p.position.copy() for p in track]
@@ -232,8 +222,6 @@ def test_an_object_seen_inside_its_containers_outline_is_left_alone() -> None:
 
 
 def test_an_object_seen_inside_its_containers_outline_but_floating_lands_on_its_floor() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     # one view cannot tell a fork high up near the camera from one lying further away: inside, it lies
     floating = np.array([0.02, -0.03, 0.06])
     track = _poses([(0.3 - 0.04 * t, 0.0, 0.06) for t in range(6)] + [floating] * 3)
@@ -248,8 +236,6 @@ def test_an_object_seen_inside_its_containers_outline_but_floating_lands_on_its_
 
 
 def test_an_object_floating_over_its_container_whose_ray_meets_the_floor_far_beyond_it_lands_at_its_centre() -> None:
-    from video2policy.tools.perception.pose import end_inside
-
     # synthetic throw_into 8: the bowl's outline strayed into the black backdrop, the garlic's last mask lay inside
     # that outline high in the air, and its ray met the floor 72 cm from the bowl
     floating = np.array([0.0, 0.2, 0.3])
@@ -261,8 +247,6 @@ def test_an_object_floating_over_its_container_whose_ray_meets_the_floor_far_bey
 
 
 def test_a_fork_lying_in_its_container_is_pulled_within_the_containers_footprint() -> None:
-    from video2policy.tools.perception.pose import within_footprint
-
     # synthetic insert 7 and 21: the walls hid part of the fork, whose pose read 3.5-4.3 cm off, through a wall;
     # a 12 cm fork in a 16 cm container has 2 cm of room along it and 4 cm across
     track = _poses([(0.3, 0.0, 0.06)] + [(0.035, -0.045, 0.007)] * 3)
@@ -274,8 +258,6 @@ def test_a_fork_lying_in_its_container_is_pulled_within_the_containers_footprint
 
 
 def test_a_fork_read_as_lying_across_a_container_too_narrow_for_it_is_turned_along_it() -> None:
-    from video2policy.tools.perception.pose import TrackedPose, within_footprint
-
     # synthetic insert 5: read turned across, 12 cm long in a container 10 cm wide, and 4.5 cm off along it
     across = Rotation.from_euler("z", np.pi / 2).as_matrix()
     track = [TrackedPose(np.array([0.045, 0.0, 0.007]), across, 0.9, "fit") for _ in range(3)]
@@ -287,8 +269,6 @@ def test_a_fork_read_as_lying_across_a_container_too_narrow_for_it_is_turned_alo
 
 
 def test_a_fork_fitting_within_its_container_is_left_alone() -> None:
-    from video2policy.tools.perception.pose import within_footprint
-
     track = _poses([(0.01, 0.02, 0.007)] * 3)
     container = _poses([CONTAINER.position] * 3)
     assert within_footprint(track, FORK, container, CONTAINER) == 0
