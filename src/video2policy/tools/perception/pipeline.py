@@ -49,7 +49,7 @@ from video2policy.tools.perception.ground import (
     word_of,
 )
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
-from video2policy.tools.perception.pose import end_inside, track_poses, within_footprint
+from video2policy.tools.perception.pose import end_inside, near_wall_ignore, track_poses, within_footprint
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
@@ -58,7 +58,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "25"
+PIPELINE_VERSION = "26"
 
 
 @dataclass
@@ -653,6 +653,8 @@ class _Run:
             done += n
             self.progress("pose", done, total)
 
+        if into:
+            ignore = near_wall_ignore(ignore, masks, seen, *([o.name for o in named].index(n) for n in into))
         tracks = {}
         for k, obj in enumerate(named):
             fit = fits[obj.name]

@@ -561,6 +561,32 @@ def end_inside(
     return T - t
 
 
+def near_wall_ignore(
+    ignore: Callable[[int, int], np.ndarray], masks: np.ndarray, seen: np.ndarray, inner: int, outer: int
+) -> Callable[[int, int], np.ndarray]:
+    """`ignore` for an object lying in its container: where its mask stands still inside the container's outline,
+    the container's pixels straight above the mask (the columns it spans, above its top row) hide nothing of it:
+    there the container shows its inside (floor, far wall), and only its near wall, lower down, can hide the
+    object. With the whole container free, a thing behind the near wall with only its top in view fitted anywhere
+    its outline covered the visible floor, read 3-4 cm too far back. Beside the mask the container stays free (a
+    hand or a missed end may hide the rest of a long thing there), and so does all of it while the thing still
+    moves: it may be in the air in front of the far wall."""
+
+    def behind(t: int, k: int) -> np.ndarray:
+        out, mask, container = ignore(t, k), masks[t, k], masks[t, outer]
+        if k != inner or not mask.any() or not container.any() or not mostly_within(mask, outline(container)):
+            return out
+        if not any(_at_rest(masks[:, k], seen[:, k], t, d) for d in (1, -1)):
+            return out
+        rows, cols = np.nonzero(mask)
+        top, left, right = rows.min(), cols.min(), cols.max() + 1
+        out = out.copy()
+        out[:top, left:right] &= ~container[:top, left:right]
+        return out
+
+    return behind
+
+
 def within_footprint(track: list[TrackedPose], solid: Solid, container: list[TrackedPose], box: Solid) -> int:
     """An object lying in a container at the clip's end lies within its footprint: one view of a thing half
     hidden by the walls reads its pose off along the camera's ray, or turned across a container too narrow for it.

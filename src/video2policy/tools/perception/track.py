@@ -32,6 +32,9 @@ GREY_TABLE_CHROMA = 6.0  # a table less colourful than this (Lab chroma) is grey
 SHADOW_TINT = 1.0  # a cast shadow's chroma per lightness, as a share of the table's at least
 INSIDE_PROBABILITY = 0.25  # least colour fit of an object looked for inside its container (lit unlike its key frame)
 TABLE_LAB_DISTANCE = 12.0  # Lab distance within which a pixel has the table's colour, never an object's highlight
+WALL_HIDDEN_FRACTION = 0.05  # an object inside its container may show this little of its expected area over the wall
+MIN_INSIDE_PIXELS = 10  # ... and never fewer pixels than this,
+PARTIAL_MODEL_FIT = 0.3  # ... and its key frame's colour model (not its colour word) must find it this plausible
 
 
 @dataclass
@@ -317,6 +320,16 @@ def settle_inside(
     def about_its_size(area: float) -> bool:
         return LOST_FRACTION * ref_area <= area <= AREA_RANGE[1] * ref_area
 
+    def visible_part(region: np.ndarray, image_lab: np.ndarray) -> bool:
+        """About its size, or a part of it over the container's wall that its own key-frame colours explain (a
+        colour word's hue region also covers the hand's skin, which lingers over the container)."""
+        area = float(region.sum())
+        if about_its_size(area):
+            return True
+        if not max(MIN_INSIDE_PIXELS, WALL_HIDDEN_FRACTION * ref_area) <= area < LOST_FRACTION * ref_area:
+            return False
+        return float(model_in.probability(image_lab[region]).mean()) >= PARTIAL_MODEL_FIT
+
     later, replaced = None, 0
     for t in range(T - 1, -1, -1):
         container = tracks.masks[t, outer]
@@ -331,12 +344,12 @@ def settle_inside(
         p_in = _colour_fit(model_in, image_lab, words.get(inner))
         fits = hull & (p_in > INSIDE_PROBABILITY) & (p_in > model_out.probability(image_lab))
         fits = cv2.morphologyEx(fits.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(fits)
+        n, labels = cv2.connectedComponents(fits)
         best, best_score = None, 0.0
         for i in range(1, n):
-            if not about_its_size(stats[i, cv2.CC_STAT_AREA]):
-                continue
             region = labels == i
+            if not visible_part(region, image_lab):
+                continue
             if later is not None:  # still lying where it was found in the later frame
                 score = float((region & later).sum() / (region | later).sum())
                 if score < 0.5:
