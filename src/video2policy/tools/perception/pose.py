@@ -9,7 +9,8 @@ tell an object held near the camera from the same object put down further away. 
 (a drop faster than the speed limit) is looked for afresh where the mask meets the table. An object lying pointed
 away from the camera can outline much as it did standing: its shading (a lit side is not a lit top) or the caption
 ("Tipping [bottle] over") then says it lies on its side. An object the caption puts into a container
-("Inserting [fork] into [container]") ends inside it, on its floor, when its track ends outside or in the air.
+("Inserting [fork] into [container]") ends inside it, on its floor, when its track ends outside or in the air;
+lying there, only the container's near wall may hide it.
 A caption that pushes or slides things ("Pushing [cup] from left to right") keeps every named object on the table.
 One that lifts a thing up ("Lifting [can] up") raises it straight above where it lay, where a mask half hidden in
 the hand would otherwise read as the thing sliding away on the table.

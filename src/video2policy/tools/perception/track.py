@@ -306,8 +306,10 @@ def settle_inside(
     on a speck of its colour elsewhere; so when the last frame's mask is not inside the container's outline, the
     object is looked for there: pixels of the outline (convex hull) that fit its colour better than the
     container's, about its size there (`area_scale`: its apparent area at the container over that at its key
-    frame, from their distances to the camera). From the last frame back, while it lies still, the found region
-    replaces the track. Returns the number of frames replaced (0 when the track ended inside, or nothing was found).
+    frame, from their distances to the camera), or a sliver of it down to `WALL_HIDDEN_FRACTION` of that size
+    (lying behind the near wall) that its key frame's colours explain. From the last frame back, while it lies
+    still, the found region replaces the track. Returns the number of frames replaced (0 when the track ended
+    inside, or nothing was found).
     """
     words = words or {}
     T = len(frames)
@@ -319,16 +321,6 @@ def settle_inside(
 
     def about_its_size(area: float) -> bool:
         return LOST_FRACTION * ref_area <= area <= AREA_RANGE[1] * ref_area
-
-    def visible_part(region: np.ndarray, image_lab: np.ndarray) -> bool:
-        """About its size, or a part of it over the container's wall that its own key-frame colours explain (a
-        colour word's hue region also covers the hand's skin, which lingers over the container)."""
-        area = float(region.sum())
-        if about_its_size(area):
-            return True
-        if not max(MIN_INSIDE_PIXELS, WALL_HIDDEN_FRACTION * ref_area) <= area < LOST_FRACTION * ref_area:
-            return False
-        return float(model_in.probability(image_lab[region]).mean()) >= PARTIAL_MODEL_FIT
 
     later, replaced = None, 0
     for t in range(T - 1, -1, -1):
@@ -344,11 +336,16 @@ def settle_inside(
         p_in = _colour_fit(model_in, image_lab, words.get(inner))
         fits = hull & (p_in > INSIDE_PROBABILITY) & (p_in > model_out.probability(image_lab))
         fits = cv2.morphologyEx(fits.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-        n, labels = cv2.connectedComponents(fits)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(fits)
         best, best_score = None, 0.0
         for i in range(1, n):
+            area = stats[i, cv2.CC_STAT_AREA]
+            if not max(MIN_INSIDE_PIXELS, WALL_HIDDEN_FRACTION * ref_area) <= area <= AREA_RANGE[1] * ref_area:
+                continue
             region = labels == i
-            if not visible_part(region, image_lab):
+            # a sliver over the wall must be of its own key-frame colours: a colour word's hue region also covers
+            # the hand's skin, which lingers over the container
+            if area < LOST_FRACTION * ref_area and model_in.probability(image_lab[region]).mean() < PARTIAL_MODEL_FIT:
                 continue
             if later is not None:  # still lying where it was found in the later frame
                 score = float((region & later).sum() / (region | later).sum())
