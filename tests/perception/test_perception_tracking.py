@@ -322,8 +322,8 @@ def _thrown_into_a_bin(colour: tuple, patch_colour: tuple) -> tuple[np.ndarray, 
 
 
 def test_a_thing_in_its_bin_with_little_of_it_above_the_wall_is_found_there() -> None:
-    # synthetic throw_into 16, 20, 21, 25: the garlic in the bowl showed 9-23 % of its area over the near wall, less
-    # than the least a track keeps (30 %); it was not looked for there and ended at the bowl's centre, 3-4 cm off
+    # synthetic throw_into 16, 20, 21, 25: the garlic in the bowl showed 14-23 % of its first-frame area over the near
+    # wall, less than the search wanted (30 %); it was not looked for there and ended at the bowl's centre, 3-4 cm off
     pale = (235, 232, 225)
     frames, tracks, key = _thrown_into_a_bin(pale, pale)
     assert settle_inside(frames, tracks, key, 0, 1) == 4
@@ -334,7 +334,7 @@ def test_a_thing_in_its_bin_with_little_of_it_above_the_wall_is_found_there() ->
 
 def test_a_speck_only_the_colour_word_explains_is_not_taken_for_a_thing_hidden_in_its_bin() -> None:
     # synthetic insert 12 and 25: the orange fork lay wholly hidden in its container, and a speck of the hand's skin
-    # over it, in the hue region of "orange" but unlike the fork's own colours, became its mask (7-12 cm off)
+    # over it, in the hue region of "orange" but unlike the fork's own colours, became its mask (7 and 13 cm off)
     frames, tracks, key = _thrown_into_a_bin((235, 120, 30), (200, 150, 120))
     assert settle_inside(frames, tracks, key, 0, 1, words={0: "orange"}) == 0
 

@@ -654,7 +654,8 @@ class _Run:
             self.progress("pose", done, total)
 
         if into:
-            ignore = near_wall_ignore(ignore, masks, seen, *([o.name for o in named].index(n) for n in into))
+            k_in, k_out = ([o.name for o in named].index(n) for n in into)
+            ignore = near_wall_ignore(ignore, masks, seen, k_in, k_out)
         tracks = {}
         for k, obj in enumerate(named):
             fit = fits[obj.name]
@@ -687,7 +688,6 @@ class _Run:
             )
         if into:
             inner, outer = into
-            k_in, k_out = ([o.name for o in named].index(n) for n in into)
             last = (masks[-1, k_in], masks[-1, k_out])
             moved = end_inside(
                 tracks[inner], seen[:, k_in], solids[inner], tracks[outer], solids[outer], last, geometry.camera
