@@ -30,6 +30,10 @@ from video2policy.tools.perception.shapes import (
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
 OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if the fit there is about as good
+FULLER_VIEW = 1.2  # a later view of an object this many times larger than the first frame's ...
+SAME_PLACE = 0.75  # ... holding this share of the first frame's mask (it has not moved) ...
+REVEALED_SHARE = 0.5  # ... and grown mostly where something was in front of it then, shows what the start hid
+FULLEST_SHARE = 0.95  # the frame taken: the first showing this share of the largest view (that may hold the hand)
 NAME_TIE = 0.01  # the name's first kind wins over its alternatives unless their silhouette fits this much better
 NAME_SLACK = 0.06  # another kind overrules the name only when its silhouette fits this much better,
 OUTLINE_PIXELS = 0.5  # ... or more than what this many pixels of error all along the outline move the IoU
@@ -211,7 +215,8 @@ def build_mesh_fit(
     trust_name: bool = False,
     image: Callable[[int], np.ndarray] | None = None,
 ) -> MeshFit:
-    """Fit the object at the first frame, or at the last one when it is hidden at the start (chosen and recorded).
+    """Fit the object at the first frame, at a later one that shows more of it when the hand hid part of it at the
+    start and it has not moved, or at the last one when it is hidden at the start (chosen and recorded).
 
     A box's height, which its silhouette can leave open, is then settled by the shading of its faces in
     `image(keyframe)` (RGB at the masks' resolution) when that is given and the camera is known, not a default
@@ -277,7 +282,8 @@ def _silhouette_fit(
     trust_name: bool,
     lab_at: Callable[[int], np.ndarray | None],
 ) -> MeshFit:
-    """The kind and its fit at the first frame, or at the last when the object is partly hidden at the start.
+    """The kind and its fit at the first frame, at the frame showing most of a still object partly hidden at the
+    start (`_fuller_view`), or at the last when the object is partly hidden at the start.
     `lab_at(t)` (frame t in CIELAB, or None) lets the shading choose among a name's kinds."""
     T = len(masks)
     first, last = 0, T - 1
@@ -289,8 +295,19 @@ def _silhouette_fit(
         return cache[kind]
 
     last_in_view = bool(seen[last] and masks[last].any()) and T > 1
-    if seen[first] and masks[first].any():
+    fuller = _fuller_view(masks, seen, ignore) if seen[first] and masks[first].any() else None
+    if fuller is not None:  # the start hid part of it, and it has not moved: fit where most of it shows
+        t, grown = fuller
         cache: dict = {}
+        kind, kind_reason = choose_kind(label, camera, masks[t], ignore(t), trust_name, cache, lab_at(t))
+        solid, iou = fitted(t, kind, cache)
+        reason = (
+            f"frame {t}: the object stands where it stood at the start, {grown:.1f} times as large as it shows "
+            f"in the first frame, where the hand or another object hid part of it (fit IoU {iou:.2f})"
+        )
+        return MeshFit(kind, kind_reason, t, reason, solid, iou)
+    if seen[first] and masks[first].any():
+        cache = {}
         kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache, lab_at(first))
         solid, iou = fitted(first, kind, cache)
         hidden = hidden_share(solid, camera, masks[first], ignore(first))
@@ -310,6 +327,25 @@ def _silhouette_fit(
     kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name, cache, lab_at(last))
     solid, iou = fitted(last, kind, cache)
     return MeshFit(kind, kind_reason, last, "last frame: the object is hidden at the start", solid, iou)
+
+
+def _fuller_view(masks: np.ndarray, seen: np.ndarray, ignore: callable) -> tuple[int, float] | None:
+    """The frame that shows most of an object the first frame showed only in part, and how many times larger it
+    is there; None when no frame does. Only a still object counts (its later mask holds most of its first one),
+    and only growth where something could hide it at the start (the hand, another object): a mask grown into a
+    neighbour or a shadow of its colour is no fuller view."""
+    areas = np.where(seen, masks.reshape(len(masks), -1).sum(axis=1), 0)
+    t = int(np.argmax(areas >= FULLEST_SHARE * areas.max()))  # where it first shows about all it ever shows
+    first = masks[0]
+    if t == 0 or areas[t] < FULLER_VIEW * first.sum():
+        return None
+    if (masks[t] & first).sum() < SAME_PLACE * first.sum():
+        return None
+    hidden = ignore(0)
+    grown = masks[t] & ~first
+    if hidden is None or (grown & hidden).sum() < REVEALED_SHARE * grown.sum():
+        return None
+    return t, float(areas[t] / first.sum())
 
 
 def hidden_share(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> float:

@@ -511,7 +511,10 @@ def fit_on_table(
             [centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)]
             for yaw in (0.0, 0.6, *_principal_yaw(camera, mask, centre))
         ],
-        "cylinder": [[centre[0], centre[1], np.log(width / 2), np.log(height)]],
+        "cylinder": [  # the mask's height, then a flat one: seen from above, a wide bowl's footprint fills its mask
+            [centre[0], centre[1], np.log(width / 2), np.log(h)]
+            for h in dict.fromkeys((height, min(height, width / 3)))
+        ],
         "capsule": [[centre[0], centre[1], np.log(width / 2), np.log(max(height - width, 0.3 * width))]],
         "sphere": [[centre[0], centre[1], np.log(width / 2)]],
         "mug": [  # the handle to either side first (where it shows), then every 45 degrees

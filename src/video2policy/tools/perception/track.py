@@ -5,7 +5,9 @@ object's colour (foreground/background histograms from the key frame) near that 
 to image edges with GrabCut. When too little of the object's colour is left (a hand or another object hides it),
 the propagated mask is kept and the frame is marked occluded. Pixels unchanged since the key frame (and off the
 object there) are scenery: they leave a mask (a black cup lifted in front of a black backdrop keeps its own
-outline) and a region made of them is never re-detected as the object.
+outline) and a region made of them is never re-detected as the object. A mask grown past its size has merged
+with something of its colour, unless it grew where something hid the object at the key frame (a box the hand
+uncovers shows its whole top).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ TABLE_LAB_DISTANCE = 12.0  # Lab distance within which a pixel has the table's c
 WALL_HIDDEN_FRACTION = 0.05  # an object inside its container may show this little of its expected area over the wall
 MIN_INSIDE_PIXELS = 10  # ... and never fewer pixels than this,
 PARTIAL_MODEL_FIT = 0.3  # ... and its key frame's colour model (not its colour word) must find it this plausible
+REVEAL_REACH = 1.0  # something hid an object's neighbourhood at its key frame up to this many times its size away
 
 
 @dataclass
@@ -191,11 +194,12 @@ def track_masks(
         table = region & (np.linalg.norm(lab_of(0) - np.median(lab_of(0)[region], axis=0), axis=-1) < 12)
         table_lab = np.median(lab_of(0)[table], axis=0) if table.sum() > 100 else None
     shadow_free = {}  # objects of a shadow's colour (dark, the table's tint) cannot be told from shadows
-    models, references = {}, {}
+    models, references, hidden = {}, {}, {}
     for k, (t0, mask, core) in key_masks.items():
         shadow_free[k] = table_lab is not None and cast_shadow(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
         sure = _sure_pixels(mask, core)
         models[k] = _key_model(lab_of(t0), mask, sure)
+        hidden[k] = _hidden_beside(lab_of(t0), mask, models[k], table_lab)
         references[k] = reference_colors(frames[t0], sure)
         masks[t0, k], conf[t0, k], seen[t0, k] = mask, 1.0, True
     total, done = T * K, K
@@ -216,7 +220,7 @@ def track_masks(
                 mask, ok = _segment_near(
                     frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k], table_lab
                 )
-                if not ok or not AREA_RANGE[0] <= mask.sum() / ref_area <= AREA_RANGE[1]:
+                if not ok or mask.sum() < AREA_RANGE[0] * ref_area or _too_large(mask, hidden[k], ref_area):
                     # fast motion (lifted, thrown): flow and the local search lose it; look in a wider window
                     found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery)
                     if found is not None and (
@@ -230,11 +234,11 @@ def track_masks(
                         changed = _largest_components(mask & ~behind, keep_fraction=0.2)
                         if changed.sum() >= LOST_FRACTION * ref_area:
                             mask = binary_fill_holes(changed)
-                merged = ok and mask.sum() > AREA_RANGE[1] * ref_area
+                merged = ok and _too_large(mask, hidden[k], ref_area)
                 if merged:  # grown into something of its colour (a neighbour): keep its propagated shape
                     near = cv2.dilate(predicted.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
                     clipped = mask & near
-                    keep = LOST_FRACTION * ref_area <= clipped.sum() <= AREA_RANGE[1] * ref_area
+                    keep = LOST_FRACTION * ref_area <= clipped.sum() and not _too_large(clipped, hidden[k], ref_area)
                     mask = clipped if keep else predicted
                 if not ok and region is not None:
                     found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k), scenery)
@@ -259,6 +263,28 @@ def track_masks(
         if lost[k]:
             notes.append(f"object {k}: hidden or lost in {int(lost[k])} of {T} frames (mask propagated)")
     return Tracks(masks, conf, seen, notes)
+
+
+def _too_large(mask: np.ndarray, hidden: np.ndarray, ref_area: float) -> bool:
+    """Grown past its size (`ref_area`, its recent area) into something of its colour (a neighbour). What shows
+    where something hid it at the key frame does not count (a box the hand uncovers grows to its whole top): a
+    neighbour of its colour was in view there."""
+    return bool((mask & ~hidden).sum() > AREA_RANGE[1] * ref_area)
+
+
+def _hidden_beside(
+    image_lab: np.ndarray, mask: np.ndarray, model: ColorModel, table_lab: np.ndarray | None
+) -> np.ndarray:
+    """Pixels near an object's key mask that something in front of it covered at the key frame: neither the
+    table's colour (nor its shadow) nor the object's. When they later show the object's colour, more of it is
+    seen there, not a neighbour of its colour (that was in view at the key frame, and of its colour then)."""
+    if table_lab is None or not mask.any():
+        return np.zeros_like(mask)
+    x0, y0, x1, y1 = _box(mask)
+    reach = max(1, int(REVEAL_REACH * max(x1 - x0, y1 - y0)))
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
+    table = np.linalg.norm(image_lab - table_lab, axis=-1) < TABLE_LAB_DISTANCE
+    return near & ~mask & ~table & ~shadow_like(image_lab, table_lab) & (model.probability(image_lab) < 0.2)
 
 
 def _colour_fit(model: ColorModel, image_lab: np.ndarray, word: str | None) -> np.ndarray:
@@ -308,8 +334,9 @@ def settle_inside(
     container's, about its size there (`area_scale`: its apparent area at the container over that at its key
     frame, from their distances to the camera), or a sliver of it down to `WALL_HIDDEN_FRACTION` of that size
     (lying behind the near wall) that its key frame's colours explain. From the last frame back, while it lies
-    still, the found region replaces the track. Returns the number of frames replaced (0 when the track ended
-    inside, or nothing was found).
+    still, the found region replaces the track. A container the hand hides (lost, its mask propagated) still
+    outlines where it stands. Returns the number of frames replaced (0 when the track ended inside, or nothing was
+    found).
     """
     words = words or {}
     T = len(frames)
@@ -325,7 +352,7 @@ def settle_inside(
     later, replaced = None, 0
     for t in range(T - 1, -1, -1):
         container = tracks.masks[t, outer]
-        if not tracks.seen[t, outer] or container.sum() < 20:
+        if container.sum() < 20:  # hidden, its propagated mask still outlines it: it stays where it stood
             break
         hull = outline(container)
         current = tracks.masks[t, inner]
