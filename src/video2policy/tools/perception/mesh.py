@@ -295,19 +295,18 @@ def _silhouette_fit(
         return cache[kind]
 
     last_in_view = bool(seen[last] and masks[last].any()) and T > 1
-    fuller = _fuller_view(masks, seen, ignore) if seen[first] and masks[first].any() else None
-    if fuller is not None:  # the start hid part of it, and it has not moved: fit where most of it shows
-        t, grown = fuller
-        cache: dict = {}
-        kind, kind_reason = choose_kind(label, camera, masks[t], ignore(t), trust_name, cache, lab_at(t))
-        solid, iou = fitted(t, kind, cache)
-        reason = (
-            f"frame {t}: the object stands where it stood at the start, {grown:.1f} times as large as it shows "
-            f"in the first frame, where the hand or another object hid part of it (fit IoU {iou:.2f})"
-        )
-        return MeshFit(kind, kind_reason, t, reason, solid, iou)
     if seen[first] and masks[first].any():
-        cache = {}
+        cache: dict = {}
+        fuller = _fuller_view(masks, seen, ignore)
+        if fuller is not None:  # the start hid part of it, and it has not moved: fit where most of it shows
+            t, grown = fuller
+            kind, kind_reason = choose_kind(label, camera, masks[t], ignore(t), trust_name, cache, lab_at(t))
+            solid, iou = fitted(t, kind, cache)
+            reason = (
+                f"frame {t}: the object stands where it stood at the start, {grown:.1f} times as large as it "
+                f"shows in the first frame, where the hand or another object hid part of it (fit IoU {iou:.2f})"
+            )
+            return MeshFit(kind, kind_reason, t, reason, solid, iou)
         kind, kind_reason = choose_kind(label, camera, masks[first], ignore(first), trust_name, cache, lab_at(first))
         solid, iou = fitted(first, kind, cache)
         hidden = hidden_share(solid, camera, masks[first], ignore(first))
