@@ -30,6 +30,7 @@ import pytest
 from video2policy.scene import SceneSpec
 from video2policy.tools.perception.bench import score_clip
 from video2policy.tools.perception.caption import (
+    covered_with,
     dropped,
     held_up,
     on_table_throughout,
@@ -121,6 +122,20 @@ def test_the_caption_says_when_nothing_leaves_the_table(caption: str, expected: 
 )
 def test_the_caption_says_which_object_stays_put_under_its_cover(caption: str, expected) -> None:
     assert stays_put(caption, parse_objects(caption)) == expected
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("Covering [yellow ball] with [orange cup]", ("yellow_ball", "orange_cup")),
+        ("covering [pen] with [towel]", ("pen", "towel")),
+        ("Uncovering [teal ball]", None),
+        ("Covering [ball] with [ball]", None),
+        ("Putting [cup] over [ball]", None),
+    ],
+)
+def test_the_caption_says_which_object_ends_over_which(caption: str, expected) -> None:
+    assert covered_with(caption, parse_objects(caption)) == expected
 
 
 def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:

@@ -24,7 +24,7 @@ from video2policy.tools.perception.ground import (
     table_region,
 )
 from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind, outline_noise
-from video2policy.tools.perception.pose import _landing, track_poses
+from video2policy.tools.perception.pose import PROPPED, _landing, track_poses
 from video2policy.tools.perception.shapes import (
     Solid,
     fit_on_table,
@@ -622,3 +622,29 @@ def test_long_thin_things_get_their_names_cross_section_where_the_silhouette_lea
     assert sum(e > 0.3 for e in alone) >= 5, alone  # the premise: a mesh fails at 30 % off
     named = {name: worst_axis_errors(name, height_ratio(f"black {name}")) for name in sizes}
     assert all(max(errors) < 0.15 for errors in named.values()), named
+
+
+def test_tilts_read_frame_after_frame_add_up_to_no_more_than_a_prop_holds() -> None:
+    # A flat remote cannot fall onto a side, so a tilt is read only as far as a prop holds it up (`PROPPED`). That
+    # bound was counted from the previous frame's pose: masks leaning a little further each frame (slide_to seed 15,
+    # its end under the hand) stood it up on its edge, 88 degrees, 8 cm off. Counted from how it first lay, it is not.
+    cam = camera()
+    size = np.array([0.045, 0.14, 0.018])
+
+    def resting(degrees: float) -> Solid:
+        rot = Rotation.from_euler("y", degrees, degrees=True).as_matrix()
+        solid = Solid("box", size, np.zeros(3), rot)
+        return solid.moved(np.array([0.0, 0.0, -float(np.min((solid.local_points() @ rot.T)[:, 2]))]), rot)
+
+    def tilt(solid: Solid) -> float:
+        return float(np.degrees(np.arccos(abs(solid.rotation[2, 2]))))
+
+    step_by_step, from_first = resting(0), resting(0)
+    for degrees in (20, 40, 60, 80):
+        mask = draw(resting(degrees), cam)
+        step_by_step, _ = track_solid(step_by_step, cam, mask, tilt=True, on_table=True, max_tilt=PROPPED)
+        from_first, _ = track_solid(
+            from_first, cam, mask, tilt=True, on_table=True, max_tilt=PROPPED, tilt_from=np.eye(3)
+        )
+    assert tilt(step_by_step) > 60  # the premise: bounded step by step, the tilts add up
+    assert tilt(from_first) < np.degrees(PROPPED) + 5, tilt(from_first)

@@ -31,6 +31,8 @@ _SLID = re.compile(r"^\s*(?:pushing|sliding|nudging|shoving)\s*\[", re.IGNORECAS
 _NOT_SLID = re.compile(r"\b(?:off|onto|on top|over|falls?|into|up|down|drops?)\b", re.IGNORECASE)
 # "Covering [ball] with [cup]", "Uncovering [ball]": the hand moves the cover; the covered thing stays where it is.
 _COVERED = re.compile(r"^\s*(?:covering|uncovering)\s*\[", re.IGNORECASE)
+# "Covering [ball] with [cup]": the second object ends put down over the first
+_COVER_WITH = re.compile(r"^\s*covering\s*\[([^\[\]]+)\]\s+with\s+\[([^\[\]]+)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ def on_table_throughout(caption: str) -> bool:
 def stays_put(caption: str, named: list[NamedObject]) -> str | None:
     """The name of the object the caption covers or uncovers (its first named object), which does not move."""
     return named[0].name if caption and named and _COVERED.match(caption) else None
+
+
+def covered_with(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
+    """(covered object, cover) names when the caption covers one named object with another, else None."""
+    match = _COVER_WITH.match(caption or "")
+    if not match:
+        return None
+    names = {o.name for o in named}
+    covered, cover = identifier(match.group(1)), identifier(match.group(2))
+    return (covered, cover) if covered in names and cover in names and covered != cover else None
 
 
 def held_up(caption: str, named: list[NamedObject]) -> str | None:

@@ -24,6 +24,7 @@ from video2policy.tools.perception import backends
 from video2policy.tools.perception.assets import object_mesh, object_parts, write_assets
 from video2policy.tools.perception.caption import (
     NamedObject,
+    covered_with,
     dropped,
     held_up,
     on_table_throughout,
@@ -32,11 +33,13 @@ from video2policy.tools.perception.caption import (
     stays_put,
     tipped_over,
 )
-from video2policy.tools.perception.colors import color_word, lab
+from video2policy.tools.perception.colors import color_word, lab, skin_like
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
 from video2policy.tools.perception.geometry import PinholeCamera, quat_wxyz
 from video2policy.tools.perception.ground import (
+    ARM_MIN_AREA,
+    SKIN_SHARE,
     Grounding,
     candidates_depth,
     candidates_rgb,
@@ -49,7 +52,7 @@ from video2policy.tools.perception.ground import (
     word_of,
 )
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
-from video2policy.tools.perception.pose import end_inside, near_wall_ignore, track_poses, within_footprint
+from video2policy.tools.perception.pose import end_inside, end_over, near_wall_ignore, track_poses, within_footprint
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
@@ -58,7 +61,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "27"
+PIPELINE_VERSION = "28"
 
 
 @dataclass
@@ -248,8 +251,9 @@ class _Run:
         picked = dropped(caption, named)
         slid = on_table_throughout(caption)
         still = stays_put(caption, named)
+        cover = covered_with(caption, named)
         key = stage_key(
-            key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, picked, slid, still
+            key, "pose", stage_backends["pose"], depth_frames is not None, tipped, held, picked, slid, still, cover
         )
         data, _ = self.cached(
             "pose",
@@ -273,6 +277,7 @@ class _Run:
                 slid,
                 still,
                 picked,
+                cover,
             ),
         )
         poses = data["poses"]
@@ -641,6 +646,7 @@ class _Run:
         slid: bool = False,
         still: str | None = None,
         picked: str | None = None,
+        cover: tuple[str, str] | None = None,
     ):
         if backend != "classical":
             raise PerceptionError("pose", None, backends.NOT_PACKAGED["pose"])
@@ -686,6 +692,24 @@ class _Run:
                 f"pose: '{label}' kept where it is in {where} throughout (the caption covers or uncovers it: the "
                 "hand moves the cover, not the object)"
             )
+        if cover:
+            covered, lid = cover
+            k_lid = [o.name for o in named].index(lid)
+            moved = end_over(
+                tracks[lid],
+                solids[lid],
+                tracks[covered][-1].position,
+                masks[:, k_lid],
+                seen[:, k_lid],
+                lambda t: ignore(t, k_lid),
+                geometry.camera,
+            )
+            if moved:
+                labels = {o.name: o.label for o in named}
+                self.warnings.append(
+                    f"pose: '{labels[lid]}' put down over '{labels[covered]}' in the last {moved} frames (the caption "
+                    "covers it; one view also read it held up in the air)"
+                )
         if into:
             inner, outer = into
             last = (masks[-1, k_in], masks[-1, k_out])
@@ -891,9 +915,12 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
             n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
             h, w = fg.shape
             keep = np.zeros(n, bool)
+            skin = np.bincount(labels.ravel(), weights=skin_like(frame_lab).ravel(), minlength=n)
             for i in range(1, n):
                 x, y, bw, bh = stats[i, :4]
                 keep[i] = x == 0 or y == 0 or x + bw >= w or y + bh >= h  # the arm enters from the border
+                # ... or is cut from it where it lingers (the median background there is the arm itself)
+                keep[i] |= stats[i, 4] >= ARM_MIN_AREA * h * w and skin[i] > SKIN_SHARE * stats[i, 4]
             cache[t] = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         return cache[t]
 

@@ -59,6 +59,9 @@ LYING_CHECK_IOU = 0.95  # a resting object fitting worse than this is also tried
 SHADING_TRUST = 0.7  # if its surface explains this much of its lightness at the key frame (an open cup: ~0.55)
 LYING_SHADING_GAIN = 0.15  # and lying explains this much more of it than standing
 HELD_DRIFT = 0.02  # metres a held object's resting reading may stray from where it lay before it counts as lifted
+SETTLE_FROM, SETTLE_TO = 3.0, 40.0  # degrees: a resting pose tilted this much (propped, not lying) may settle flat
+SETTLE_SLACK = 0.02  # ... when flat fits within this IoU of tilted
+COVER_REACH = 0.5  # a cover landing within this share of its width from what it covers is put down over it
 INSIDE_CONFIDENCE = 0.3  # a final pose put inside its container by the caption, not by its masks
 
 
@@ -202,6 +205,7 @@ def track_poses(
             else:
                 ign = ignore(t)
                 resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
+                resting, iou_r = _settled(resting, iou_r, camera, masks[t], ign, step)
                 free, iou_f = resting, iou_r  # never better: not lifted
                 if not slid:
                     free, iou_f = track_solid(
@@ -233,6 +237,7 @@ def track_poses(
                         on_table=True,
                         max_step=step,
                         max_tilt=None if _can_fall(anchor) else PROPPED,
+                        tilt_from=solid.rotation,
                     )
                     if iou_rolled > iou_r + TILT_GAIN:
                         resting, iou_r = rolled, iou_rolled
@@ -302,6 +307,7 @@ def track_poses(
                         on_table=slid,
                         along_ray=ALONG_RAY if lifted else 0.0,
                         max_tilt=None if lifted or _can_fall(anchor) else PROPPED,
+                        tilt_from=solid.rotation,
                     )
                     if iou_t > iou + TILT_GAIN:
                         upright, iou, method = tilted, iou_t, "silhouette (tilted)"
@@ -377,6 +383,19 @@ def _upright(solid: Solid) -> Solid:
     """The solid standing straight at its yaw (a resting pose may carry a few degrees of tilt from its fit)."""
     yaw = np.arctan2(solid.rotation[1, 0], solid.rotation[0, 0])
     return solid.moved(solid.position, Rotation.from_euler("z", yaw).as_matrix())
+
+
+def _settled(
+    resting: Solid, iou: float, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None, step: float
+) -> tuple[Solid, float]:
+    """A resting pose that carries a tilt from earlier frames (a remote propped on a mouse, or a partial mask read
+    as a tilt), or the same pose standing flat when that fits as well: on a flat table nothing holds a tilt up
+    once the prop is gone, and a tilt read once would otherwise ride along with every frame after it."""
+    tilt = float(np.degrees(np.arccos(np.clip(abs(resting.rotation[2, 2]), 0.0, 1.0))))
+    if not SETTLE_FROM <= tilt <= SETTLE_TO:
+        return resting, iou
+    flat, iou_flat = track_solid(_upright(resting), camera, mask, ignore, max_step=step, on_table=True)
+    return (flat, iou_flat) if iou_flat >= iou - SETTLE_SLACK else (resting, iou)
 
 
 def _surface_r2(solid: Solid, camera: PinholeCamera, mask: np.ndarray, image_lab: np.ndarray) -> float:
@@ -505,6 +524,39 @@ def _inside(position: np.ndarray, solid: Solid, container: TrackedPose, box: Sol
     else:
         within = float(np.hypot(local[0], local[1])) <= box.size[0] / 2
     return within and position[2] - solid.size[2] / 2 <= container.position[2] + box.size[2] / 2
+
+
+def end_over(
+    track: list[TrackedPose],
+    solid: Solid,
+    covered: np.ndarray,
+    masks: np.ndarray,
+    seen: np.ndarray,
+    ignore: Callable[[int], np.ndarray | None],
+    camera: PinholeCamera,
+) -> int:
+    """Where the caption covers a thing with the object ("Covering [ball] with [cup]"), the object ends put down
+    over the thing (at `covered`). One view of a cup held in the hand over a ball cannot tell it near the camera
+    and high from further along the same rays and down on the table, and the hand in front of it lets the high
+    reading fit its mask as well. Its final stretch (the last frame, and those before it where its mask stood
+    still) lands along the camera's ray (`_landing`) when that puts it over the thing (within `COVER_REACH` of its
+    width); a reading that lands elsewhere is the image's word against the caption's, and stays. Returns how many
+    frames were moved."""
+    moved = 0
+    for t in range(len(track) - 1, 0, -1):
+        if not (seen[t] and masks[t].any()) or (t < len(track) - 1 and not _at_rest(masks, seen, t, -1)):
+            break
+        pose = track[t]
+        free = solid.moved(pose.position, pose.rotation)
+        if _bottom(free) <= LIFTED:
+            break
+        landed = _landing(free, camera, masks[t], ignore(t))
+        if landed is None or np.linalg.norm(landed[0].position[:2] - covered[:2]) > COVER_REACH * max(solid.size[:2]):
+            break
+        method = pose.method + " (put down over what it covers, as captioned)"
+        track[t] = TrackedPose(landed[0].position, landed[0].rotation, min(pose.confidence, landed[1]), method)
+        moved += 1
+    return moved
 
 
 def end_inside(

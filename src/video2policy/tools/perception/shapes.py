@@ -589,13 +589,16 @@ def track_solid(
     on_table: bool = False,
     max_tilt: float | None = None,
     along_ray: float = 0.0,
+    tilt_from: np.ndarray | None = None,
 ) -> tuple[Solid, float]:
     """Move a solid of fixed size so its silhouette matches `mask`, starting from its current pose.
 
     Free: position and (unless the primitive is round about z) yaw; with `tilt` also roll and pitch, for objects
     that tip over. The solid cannot sink into the table, nor (softly) move more than `max_step` metres.
     `on_table` keeps it resting on the table (height fixed), which removes the depth-size ambiguity of one view.
-    `max_tilt` (radians) softly bounds roll and pitch, for an object propped up on something rather than tipped.
+    `max_tilt` (radians) softly bounds roll and pitch, for an object propped up on something rather than tipped:
+    from the solid's current pose, or from `tilt_from` (a rotation) when given, so that tilts frame after frame do
+    not add up to more than a prop holds.
     `along_ray` is the cost (IoU per metre) of moving along the camera's ray, which one view measures only by the
     apparent size: a partly hidden object in the air otherwise drifts towards or away from the camera.
     """
@@ -626,7 +629,10 @@ def track_solid(
         jump = max(0.0, float(np.linalg.norm(pos - start)) - reach)
         steep = 0.0
         if tilt and max_tilt is not None:
-            steep = max(0.0, float(np.hypot(p[4], p[5])) - max_tilt)
+            if tilt_from is None:
+                steep = max(0.0, float(np.hypot(p[4], p[5])) - max_tilt)
+            else:
+                steep = max(0.0, float(np.arccos(np.clip(rot[:, 2] @ tilt_from[:, 2], -1.0, 1.0))) - max_tilt)
         return loss(pos + pts @ rot.T) + 20 * max(0.0, -0.003 - bottom) + 10 * jump + 2 * steep + depth_cost(pos)
 
     def depth_cost(pos: np.ndarray) -> float:  # a prior on the motion, not a misfit: the IoU returned leaves it out
