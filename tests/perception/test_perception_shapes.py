@@ -648,3 +648,32 @@ def test_tilts_read_frame_after_frame_add_up_to_no_more_than_a_prop_holds() -> N
         )
     assert tilt(step_by_step) > 60  # the premise: bounded step by step, the tilts add up
     assert tilt(from_first) < np.degrees(PROPPED) + 5, tilt(from_first)
+
+
+def test_a_remote_tilted_over_a_prop_lies_flat_again_when_flat_fits_as_well() -> None:
+    # A remote slid over something low (frames 3-5, tilted 8-15 degrees) and then on along the table with the hand
+    # over its near half: the tilted reading fits the visible half as well as flat, so it rode along, floating 1.7
+    # cm up and 5 cm short of the remote at the end. Where flat fits as well, a resting thing lies flat.
+    cam = camera()
+    size = np.array([0.045, 0.14, 0.018])
+
+    def resting(degrees: float, y: float) -> Solid:
+        rot = Rotation.from_euler("x", degrees, degrees=True).as_matrix()
+        solid = Solid("box", size, np.zeros(3), rot)
+        return solid.moved(np.array([0.0, y, -float(np.min((solid.local_points() @ rot.T)[:, 2]))]), rot)
+
+    angles = [0] * 3 + [8, 15, 15] + [0] * 6
+    masks, hands = [], []
+    for t, degrees in enumerate(angles):
+        full = draw(resting(degrees, 0.01 * t), cam)
+        hand = np.zeros_like(full)
+        if t >= 6:
+            rows = np.flatnonzero(full.any(axis=1))
+            hand[(rows[0] + rows[-1]) // 2 :] = True
+        masks.append(full & ~hand)
+        hands.append(cv2.dilate(hand.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~masks[-1])
+    seen = np.ones(len(masks), bool)
+    poses = track_poses(resting(0, 0.0), 0, np.stack(masks), seen, cam, lambda t: hands[t], fps=15.0, slid=True)
+    assert poses[4].position[2] > 0.02  # the premise: tilted over the prop
+    assert np.linalg.norm(poses[-1].position - [0.0, 0.11, 0.009]) < 0.005, poses[-1].position
+    assert abs(poses[-1].rotation[2, 2]) > 0.99

@@ -167,6 +167,8 @@ def track_poses(
     object) follows its mask, carried along by the image's motion, while the hand hides it: it moves with the hand,
     where a merely hidden thing would stay put. `still` (the caption covers or uncovers it) keeps the key frame's
     pose throughout: the hand moves the cover, and the mask of a thing going under a cover follows the cover.
+    A thing no fall lowers tilts at most `PROPPED` from its key frame's pose, and a resting tilt settles flat
+    wherever flat fits as well (`_settled`).
     """
     T = len(masks)
     if still:
