@@ -75,14 +75,19 @@ def tipped_over(caption: str, named: list[NamedObject]) -> str | None:
     return named[0].name
 
 
-def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
-    """(object, container) names when the caption puts one named object into another, else None."""
-    match = _INTO.search(caption or "")
+def _named_pair(pattern: re.Pattern, caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
+    """The names of the two brackets `pattern` captures, when both are distinct named objects, else None."""
+    match = pattern.search(caption or "")
     if not match:
         return None
     names = {o.name for o in named}
-    inner, outer = identifier(match.group(1)), identifier(match.group(2))
-    return (inner, outer) if inner in names and outer in names and inner != outer else None
+    first, second = identifier(match.group(1)), identifier(match.group(2))
+    return (first, second) if first in names and second in names and first != second else None
+
+
+def put_into(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
+    """(object, container) names when the caption puts one named object into another, else None."""
+    return _named_pair(_INTO, caption, named)
 
 
 def on_table_throughout(caption: str) -> bool:
@@ -97,12 +102,7 @@ def stays_put(caption: str, named: list[NamedObject]) -> str | None:
 
 def covered_with(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:
     """(covered object, cover) names when the caption covers one named object with another, else None."""
-    match = _COVER_WITH.match(caption or "")
-    if not match:
-        return None
-    names = {o.name for o in named}
-    covered, cover = identifier(match.group(1)), identifier(match.group(2))
-    return (covered, cover) if covered in names and cover in names and covered != cover else None
+    return _named_pair(_COVER_WITH, caption, named)  # its pattern is anchored at the start
 
 
 def held_up(caption: str, named: list[NamedObject]) -> str | None:

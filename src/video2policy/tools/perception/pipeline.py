@@ -659,8 +659,10 @@ class _Run:
             done += n
             self.progress("pose", done, total)
 
+        index = {o.name: k for k, o in enumerate(named)}
+        labels = {o.name: o.label for o in named}
         if into:
-            k_in, k_out = ([o.name for o in named].index(n) for n in into)
+            k_in, k_out = (index[n] for n in into)
             ignore = near_wall_ignore(ignore, masks, seen, k_in, k_out)
         tracks = {}
         for k, obj in enumerate(named):
@@ -685,16 +687,15 @@ class _Run:
                 still=obj.name == still,
             )
         if still:
-            label = next(o.label for o in named if o.name == still)
             at = fits[still].keyframe
             where = "the first frame" if at == 0 else "the last frame" if at == T - 1 else f"working frame {at}"
             self.warnings.append(
-                f"pose: '{label}' kept where it is in {where} throughout (the caption covers or uncovers it: the "
-                "hand moves the cover, not the object)"
+                f"pose: '{labels[still]}' kept where it is in {where} throughout (the caption covers or uncovers it: "
+                "the hand moves the cover, not the object)"
             )
         if cover:
             covered, lid = cover
-            k_lid = [o.name for o in named].index(lid)
+            k_lid = index[lid]
             moved = end_over(
                 tracks[lid],
                 solids[lid],
@@ -705,7 +706,6 @@ class _Run:
                 geometry.camera,
             )
             if moved:
-                labels = {o.name: o.label for o in named}
                 self.warnings.append(
                     f"pose: '{labels[lid]}' put down over '{labels[covered]}' in the last {moved} frames (the caption "
                     "covers it; one view also read it held up in the air)"
@@ -716,7 +716,6 @@ class _Run:
             moved = end_inside(
                 tracks[inner], seen[:, k_in], solids[inner], tracks[outer], solids[outer], last, geometry.camera
             )
-            labels = {o.name: o.label for o in named}
             if moved:
                 self.warnings.append(
                     f"pose: '{labels[inner]}' put inside '{labels[outer]}' in the last {moved} frames "
