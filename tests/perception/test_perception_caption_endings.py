@@ -37,6 +37,7 @@ from video2policy.tools.perception.caption import (
     parse_objects,
     put_into,
     stays_put,
+    uncovered,
 )
 
 
@@ -136,6 +137,19 @@ def test_the_caption_says_which_object_stays_put_under_its_cover(caption: str, e
 )
 def test_the_caption_says_which_object_ends_over_which(caption: str, expected) -> None:
     assert covered_with(caption, parse_objects(caption)) == expected
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("Uncovering [yellow ball]", "yellow_ball"),
+        ("uncovering [pen]", "pen"),
+        ("Covering [yellow ball] with [orange cup]", None),
+        ("Lifting [cup] off [ball]", None),
+    ],
+)
+def test_the_caption_says_which_object_is_hidden_at_the_start(caption: str, expected) -> None:
+    assert uncovered(caption, parse_objects(caption)) == expected
 
 
 def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:

@@ -31,6 +31,8 @@ _SLID = re.compile(r"^\s*(?:pushing|sliding|nudging|shoving)\s*\[", re.IGNORECAS
 _NOT_SLID = re.compile(r"\b(?:off|onto|on top|over|falls?|into|up|down|drops?)\b", re.IGNORECASE)
 # "Covering [ball] with [cup]", "Uncovering [ball]": the hand moves the cover; the covered thing stays where it is.
 _COVERED = re.compile(r"^\s*(?:covering|uncovering)\s*\[", re.IGNORECASE)
+# "Uncovering [ball]": the first object is hidden under its cover at the start and shows at the end
+_UNCOVERING = re.compile(r"^\s*uncovering\s*\[", re.IGNORECASE)
 # "Covering [ball] with [cup]": the second object ends put down over the first
 _COVER_WITH = re.compile(r"^\s*covering\s*\[([^\[\]]+)\]\s+with\s+\[([^\[\]]+)\]", re.IGNORECASE)
 
@@ -98,6 +100,12 @@ def on_table_throughout(caption: str) -> bool:
 def stays_put(caption: str, named: list[NamedObject]) -> str | None:
     """The name of the object the caption covers or uncovers (its first named object), which does not move."""
     return named[0].name if caption and named and _COVERED.match(caption) else None
+
+
+def uncovered(caption: str, named: list[NamedObject]) -> str | None:
+    """The name of the object the caption uncovers (its first named object): hidden at the start, in view at the
+    end, or None."""
+    return named[0].name if caption and named and _UNCOVERING.match(caption) else None
 
 
 def covered_with(caption: str, named: list[NamedObject]) -> tuple[str, str] | None:

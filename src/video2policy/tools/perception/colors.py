@@ -51,6 +51,9 @@ def typical_color(label: str) -> str | None:
     return TYPICAL_COLORS.get(words[-1]) if words else None
 
 
+SKIN_SHARE = 0.6  # a region mostly (this share) of skin's colour is the hand or arm, not a named object
+
+
 def skin_like(pixels_lab: np.ndarray) -> np.ndarray:
     """Pixels (..., 3 Lab) of skin's hue and moderate colourfulness: the hand and arm of the person."""
     hue = np.degrees(np.arctan2(pixels_lab[..., 2], pixels_lab[..., 1]))

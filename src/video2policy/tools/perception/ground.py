@@ -20,6 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from video2policy.tools.perception.caption import NamedObject
 from video2policy.tools.perception.colors import (
     COLOR_WORDS,
+    SKIN_SHARE,
     clipped_highlight,
     color_match,
     color_word,
@@ -130,7 +131,6 @@ def candidates_rgb(image: np.ndarray) -> list[Candidate]:
     return [_grow(image_lab, c, convex) for c in keep]
 
 
-SKIN_SHARE = 0.6  # candidates mostly of skin hue are the hand or arm, not a named object
 ARM_OVERLAP = 0.05  # a candidate this much the person's arm (`person_arm`) is an object the arm reaches over
 
 

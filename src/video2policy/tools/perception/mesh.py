@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from video2policy.tools.perception import shading
@@ -33,6 +34,8 @@ OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if 
 FULLER_VIEW = 1.2  # a later view of an object this many times larger than the first frame's ...
 SAME_PLACE = 0.75  # ... holding this share of the first frame's mask (it has not moved) ...
 REVEALED_SHARE = 0.5  # ... and grown mostly where something was in front of it then, shows what the start hid
+OUTLINE_GAIN = 0.1  # the last frame is taken when less of its outline borders possible occluders by this share,
+BOTH_ENDS_GAIN = 0.2  # ... and its solid explains both ends' silhouettes this much better (IoU sum)
 FULLEST_SHARE = 0.95  # the frame taken: the first showing this share of the largest view (that may hold the hand)
 NAME_TIE = 0.01  # the name's first kind wins over its alternatives unless their silhouette fits this much better
 NAME_SLACK = 0.06  # another kind overrules the name only when its silhouette fits this much better,
@@ -314,18 +317,49 @@ def _silhouette_fit(
             return MeshFit(kind, kind_reason, first, f"first frame (silhouette fit IoU {iou:.2f})", solid, iou)
         solid_l, iou_l = fit_on_table(kind, camera, masks[last], ignore(last), height_ratio=ratio)
         hidden_l = hidden_share(solid_l, camera, masks[last], ignore(last))
-        if hidden_l < hidden - 0.05 and iou_l > iou - OTHER_END_IOU_SLACK:
-            reason = (
-                f"last frame: the object is partly hidden at the start ({100 * hidden:.0f} % of it then, "
-                f"{100 * hidden_l:.0f} % at the end; fit IoU {iou:.2f} first, {iou_l:.2f} last)"
-            )
-            return MeshFit(kind, kind_reason, last, reason, solid_l, iou_l)
+        iou_lf = _moved_fit(solid_l, solid, camera, masks[first], ignore(first))
+        if iou_lf >= iou - IOU_SLACK:  # what the last frame shows must also explain the first (else it is not
+            # the object as it stood: one held up in the air at the end reads too large resting on the table)
+            if hidden_l < hidden - 0.05 and iou_l > iou - OTHER_END_IOU_SLACK:
+                reason = (
+                    f"last frame: the object is partly hidden at the start ({100 * hidden:.0f} % of it then, "
+                    f"{100 * hidden_l:.0f} % at the end; fit IoU {iou:.2f} first, {iou_l:.2f} last)"
+                )
+                return MeshFit(kind, kind_reason, last, reason, solid_l, iou_l)
+            iou_fl = _moved_fit(solid, solid_l, camera, masks[last], ignore(last))
+            edge, edge_l = (occluded_outline(masks[t], ignore(t)) for t in (first, last))
+            if edge_l < edge - OUTLINE_GAIN and iou_lf + iou_l >= iou + iou_fl + BOTH_ENDS_GAIN:
+                reason = (
+                    f"last frame: the hand or another object borders {100 * edge:.0f} % of its outline at the start, "
+                    f"{100 * edge_l:.0f} % at the end, and the solid read at the end also explains the first "
+                    f"silhouette (IoU {iou_lf:.2f}; the first frame's own fit {iou:.2f}) while the first frame's "
+                    f"does not explain the last ({iou_fl:.2f}; its own fit {iou_l:.2f})"
+                )
+                return MeshFit(kind, kind_reason, last, reason, solid_l, iou_l)
         reason = f"first frame (fit IoU {iou:.2f}, {100 * hidden:.0f} % possibly hidden; the last is no better)"
         return MeshFit(kind, kind_reason, first, reason, solid, iou)
     cache = {}
     kind, kind_reason = choose_kind(label, camera, masks[last], ignore(last), trust_name, cache, lab_at(last))
     solid, iou = fitted(last, kind, cache)
     return MeshFit(kind, kind_reason, last, "last frame: the object is hidden at the start", solid, iou)
+
+
+def _moved_fit(solid: Solid, there: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> float:
+    """How well `solid`, moved on the table to where `there` stands, fits `mask` (IoU): whether what one end of
+    the clip shows also explains the other end's silhouette."""
+    start = solid.moved(np.array([*there.position[:2], solid.position[2]]))
+    return track_solid(start, camera, mask, ignore, on_table=True)[1]
+
+
+def occluded_outline(mask: np.ndarray, ignore: np.ndarray | None) -> float:
+    """Share of the mask's outline that borders possible occluders: where the silhouette stops at the hand (or
+    another object), the object may go on behind it, so a fit there is open towards larger. A cup held at the
+    start shows a sliver a slim cylinder fits (2.7 cm wide for a 7.4 cm cup); put down at the end, most of its
+    outline is its own."""
+    if ignore is None or not mask.any():
+        return 0.0
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
+    return float(ignore[ring].mean()) if ring.any() else 0.0
 
 
 def _fuller_view(masks: np.ndarray, seen: np.ndarray, ignore: callable) -> tuple[int, float] | None:

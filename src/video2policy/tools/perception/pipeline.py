@@ -32,6 +32,7 @@ from video2policy.tools.perception.caption import (
     put_into,
     stays_put,
     tipped_over,
+    uncovered,
 )
 from video2policy.tools.perception.colors import color_word, lab, skin_like
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
@@ -61,7 +62,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "28"
+PIPELINE_VERSION = "29"
 
 
 @dataclass
@@ -207,12 +208,15 @@ class _Run:
             [(o.name, o.label) for o in named],
             sorted((k, str(v)) for k, v in opts.hints.items()),
             opts.model_paths.get("grounding_dino"),
+            uncovered(caption, named),
         )
         data, arrays = self.cached(
             "ground",
             key,
             stage_backends["ground"],
-            lambda: self._ground(clip, named, geometry, depth_at, opts, stage_backends["ground"]),
+            lambda: self._ground(
+                clip, named, geometry, depth_at, opts, stage_backends["ground"], uncovered(caption, named)
+            ),
         )
         grounded = data["objects"]
         key_masks = {
@@ -345,7 +349,12 @@ class _Run:
         depth_at,
         opts: PerceptionOptions,
         backend: str,
+        late: str | None = None,
     ) -> tuple[dict, dict]:
+        """Each named object's mask in the first frame, or in the last where the first does not show it. `late`
+        (the object the caption uncovers: "Uncovering [ball]") is looked for in the last frame first: under its
+        cover at the start, what its colour matches there is something else (a yellow ball under an orange cup
+        was grounded on the cup's lit rim)."""
         T = len(clip)
         found: dict[str, tuple[int, Grounding]] = {}
         why: dict[str, str] = {}
@@ -353,15 +362,23 @@ class _Run:
         def ground_at(t: int, objects: list[NamedObject], taken: list[np.ndarray]) -> tuple[dict, dict]:
             if backend == "models":
                 return backends.models_ground(clip.frames[t], objects, opts, clip.scale)
+            # an object found at the other end is not in view here to claim regions of its colour (a yellow
+            # ball under an orange cup: the cup's lit body is no face of the ball)
+            rivals = [o for o in named if o.name != late or found.get(late, (t, None))[0] == t]
             return self._ground_classical(
-                clip.frames[t], objects, geometry, depth_at(t), opts, clip.scale, taken, named
+                clip.frames[t], objects, geometry, depth_at(t), opts, clip.scale, taken, rivals
             )
 
+        if late is not None and T > 1:  # not found there, it is looked for in the first frame as any other
+            hits, _ = ground_at(T - 1, [o for o in named if o.name == late], [])
+            found.update((name, (T - 1, g)) for name, g in hits.items())
         for t in dict.fromkeys((0, T - 1)):
             rest = [o for o in named if o.name not in found]
             if not rest:
                 break
-            hits, missing = ground_at(t, rest, [g.mask for _, g in found.values()])
+            # what the uncovered object shows at the end is no place taken at the start: its cover stood there
+            taken = [g.mask for name, (t_found, g) in found.items() if name != late or t_found == t]
+            hits, missing = ground_at(t, rest, taken)
             for name, g in hits.items():
                 found[name] = (t, g)
             for name, reason in missing.items():
@@ -382,7 +399,11 @@ class _Run:
             }
             arrays[obj.name] = g.mask
             arrays[f"{obj.name}__core"] = g.core if g.core is not None else g.mask
-            if t != 0:
+            if t != 0 and obj.name == late:
+                self.warnings.append(
+                    f"ground: '{obj.label}' found in the last frame (the caption uncovers it: hidden at the start)"
+                )
+            elif t != 0:
                 seen = "shows only a sliver" if obj.name in slivers else "is not visible"
                 self.warnings.append(f"ground: '{obj.label}' {seen} in the first frame; found in the last")
         return {"objects": objects, "_provenance": {"objects": objects}}, arrays

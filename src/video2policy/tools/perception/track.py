@@ -7,7 +7,10 @@ the propagated mask is kept and the frame is marked occluded. Pixels unchanged s
 object there) are scenery: they leave a mask (a black cup lifted in front of a black backdrop keeps its own
 outline) and a region made of them is never re-detected as the object. A mask grown past its size has merged
 with something of its colour, unless it grew where something hid the object at the key frame (a box the hand
-uncovers shows its whole top).
+uncovers shows its whole top). A mask that lands mostly on skin's colour, for an object not of that colour, is
+on the hand: a region of the object's colour and size found elsewhere then wins (a dropped orange can, lost as it
+fell, was tracked on a lit finger); a thing held in the hand and seen nowhere else keeps the hand's mask, which
+carries it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ import cv2
 import numpy as np
 from scipy.ndimage import binary_fill_holes
 
-from video2policy.tools.perception.colors import ColorModel, clipped_highlight, lab, reference_colors, word_region
+from video2policy.tools.perception.colors import (
+    SKIN_SHARE,
+    ColorModel,
+    clipped_highlight,
+    lab,
+    reference_colors,
+    skin_like,
+    word_region,
+)
 
 LOST_FRACTION = 0.3  # less than this share of the expected area: occluded
 MERGED_FRACTION = 2.5  # more than this: merged with something of the same colour
@@ -183,6 +194,12 @@ def track_masks(
         return labs[t]
 
     shades: list[np.ndarray | None] = [None] * T
+    skins: list[np.ndarray | None] = [None] * T
+
+    def hand(t: int) -> np.ndarray:  # pixels of skin's colour, once per frame
+        if skins[t] is None:
+            skins[t] = skin_like(lab_of(t))
+        return skins[t]
 
     def unshaded(t: int) -> np.ndarray:  # the same for every shadow-free object: once per frame
         if shades[t] is None:
@@ -194,9 +211,11 @@ def track_masks(
         table = region & (np.linalg.norm(lab_of(0) - np.median(lab_of(0)[region], axis=0), axis=-1) < 12)
         table_lab = np.median(lab_of(0)[table], axis=0) if table.sum() > 100 else None
     shadow_free = {}  # objects of a shadow's colour (dark, the table's tint) cannot be told from shadows
+    hand_free = {}  # objects not of skin's colour: a region mostly of skin's colour is the hand, not them
     models, references, hidden = {}, {}, {}
     for k, (t0, mask, core) in key_masks.items():
         shadow_free[k] = table_lab is not None and cast_shadow(lab_of(t0)[mask], table_lab).mean() < SHADOW_FREE_SHARE
+        hand_free[k] = bool(skin_like(lab_of(t0)[mask]).mean() <= SKIN_SHARE)
         sure = _sure_pixels(mask, core)
         models[k] = _key_model(lab_of(t0), mask, sure)
         hidden[k] = _hidden_beside(lab_of(t0), mask, models[k], table_lab)
@@ -217,6 +236,7 @@ def track_masks(
                 if shadow_free[k]:
                     sup = unshaded(t) if sup is None else sup & unshaded(t)
                 scenery = _scenery(frames[t], frames[t0], mask0)
+                skin = hand(t) if hand_free[k] else None
                 mask, ok = _segment_near(
                     frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k], table_lab
                 )
@@ -227,6 +247,13 @@ def track_masks(
                         not ok or abs(np.log(found.sum() / ref_area)) < abs(np.log(max(mask.sum(), 1) / ref_area))
                     ):
                         mask, ok = found, True
+                if ok and _mostly(skin, mask):  # on the hand: the object itself, seen elsewhere, wins; held in
+                    # the hand and seen nowhere else, the hand that carries it stands for it (as before)
+                    found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery, skin)
+                    if found is None and region is not None:
+                        found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k), scenery, skin)
+                    if found is not None:
+                        mask = found
                 if ok:  # pixels unchanged since the key frame, off the object there, are what was behind it
                     # (a backdrop of its colour it was lifted in front of): what is left is the object
                     behind = mask & scenery
@@ -263,6 +290,11 @@ def track_masks(
         if lost[k]:
             notes.append(f"object {k}: hidden or lost in {int(lost[k])} of {T} frames (mask propagated)")
     return Tracks(masks, conf, seen, notes)
+
+
+def _mostly(skin: np.ndarray | None, mask: np.ndarray) -> bool:
+    """Whether the mask lies mostly on `skin` (pixels of skin's colour; None for an object of that colour)."""
+    return skin is not None and bool(mask.any()) and float(skin[mask].mean()) > SKIN_SHARE
 
 
 def _too_large(mask: np.ndarray, hidden: np.ndarray, ref_area: float) -> bool:
@@ -464,12 +496,14 @@ def _redetect(
     support: np.ndarray | None,
     word: str | None,
     scenery: np.ndarray | None = None,
+    skin: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The region of the object's colour and about its size within a window around its last mask, or None.
 
     Scored by colour fit, size agreement and distance from the last mask, so a neighbour of the same colour
     further away loses to the object itself. Regions that are mostly `scenery` (unchanged since the key frame,
     off the object) are skipped: a black cup lifted past a black backdrop must not be re-found in the backdrop.
+    So are regions mostly of `skin` (pixels of skin's colour, given for objects not of that colour): the hand.
     """
     x0, y0, x1, y1 = _box(prev)
     h, w = prev.shape
@@ -489,6 +523,8 @@ def _redetect(
         if not 0.5 * ref_area <= area <= 2.0 * ref_area:
             continue
         if scenery is not None and scenery[Y0:Y1, X0:X1][labels == i].mean() > STATIC_SHARE:
+            continue
+        if skin is not None and skin[Y0:Y1, X0:X1][labels == i].mean() > SKIN_SHARE:
             continue
         far = float(np.linalg.norm(centroids[i] - centre)) / (pad + size)
         score = float(prob[labels == i].mean()) - 0.3 * abs(np.log(area / ref_area)) - 0.3 * far
@@ -513,8 +549,10 @@ def _reacquire(
     region: np.ndarray,
     word: str | None,
     scenery: np.ndarray | None = None,
+    skin: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The region of the object's colour and about its size anywhere in `region` (not mostly `scenery`), or None."""
+    """The region of the object's colour and about its size anywhere in `region` (not mostly `scenery`, nor mostly
+    `skin`), or None."""
     prob = _colour_fit(model, image_lab, word)
     fg = cv2.morphologyEx(((prob > 0.6) & region).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
@@ -524,6 +562,8 @@ def _reacquire(
         if not 0.4 * ref_area <= area <= 2.5 * ref_area:
             continue
         if scenery is not None and scenery[labels == i].mean() > STATIC_SHARE:
+            continue
+        if skin is not None and skin[labels == i].mean() > SKIN_SHARE:
             continue
         score = float(prob[labels == i].mean()) - 0.2 * abs(np.log(area / ref_area))
         if score > max(best_score, 0.7):
