@@ -5,8 +5,8 @@
   grounded in the last frame, where it is uncovered, and the user is told why. The caption says so too
   ("Uncovering [green block]"); worded otherwise, the sliver alone sends it there.
 - uncover, seeds 19 and 33: a yellow ball under an orange (teal) cup. Looked for in the first frame, "yellow"
-  matched the orange cup's lit body (the cup's grounding then failed there) or a speck elsewhere (IoU 0 both);
-  the object the caption uncovers is now looked for in the last frame first.
+  matched the orange cup's lit body or a speck elsewhere (IoU 0 both); the object the caption uncovers is now
+  looked for in the last frame first.
 - drop_in_front_of, seed 6: an orange box whose lit top renders yellow, beside a yellow can. The yellow of the top
   counted as a neighbour's face and zeroed the box; an orange speck off the table (a finger) was taken instead.
 - throw_into, seeds 1 and 3: the garlic (no colour word: found among the regions that stand out from the table).
@@ -67,9 +67,8 @@ def test_a_block_showing_a_sliver_under_a_cup_is_grounded_where_it_is_uncovered(
 def test_a_ball_the_caption_uncovers_is_grounded_where_it_shows(seed: int, tmp_path_factory) -> None:
     row, scene = _perceived("uncover", seed, tmp_path_factory)
     _scored(row, "yellow_ball")
-    cup = next(o for o in row["objects"] if o["name"] != "yellow_ball")
-    assert cup["ground_iou"] >= 0.5, cup  # the cup is grounded in the first frame, where it covers the ball
-    assert not [w for w in scene.provenance.warnings if w.startswith("ground") and cup["name"].replace("_", " ") in w]
+    notes = [w for w in scene.provenance.warnings if "yellow ball" in w and "caption uncovers it" in w]
+    assert notes, scene.provenance.warnings
 
 
 def test_an_orange_box_whose_lit_top_renders_yellow_is_grounded_beside_a_yellow_can(tmp_path_factory) -> None:

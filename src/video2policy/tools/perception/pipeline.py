@@ -354,7 +354,7 @@ class _Run:
         """Each named object's mask in the first frame, or in the last where the first does not show it. `late`
         (the object the caption uncovers: "Uncovering [ball]") is looked for in the last frame first: under its
         cover at the start, what its colour matches there is something else (a yellow ball under an orange cup
-        was grounded on the cup's lit rim)."""
+        was grounded on the cup's lit body)."""
         T = len(clip)
         found: dict[str, tuple[int, Grounding]] = {}
         why: dict[str, str] = {}
@@ -362,11 +362,8 @@ class _Run:
         def ground_at(t: int, objects: list[NamedObject], taken: list[np.ndarray]) -> tuple[dict, dict]:
             if backend == "models":
                 return backends.models_ground(clip.frames[t], objects, opts, clip.scale)
-            # an object found at the other end is not in view here to claim regions of its colour (a yellow
-            # ball under an orange cup: the cup's lit body is no face of the ball)
-            rivals = [o for o in named if o.name != late or found.get(late, (t, None))[0] == t]
             return self._ground_classical(
-                clip.frames[t], objects, geometry, depth_at(t), opts, clip.scale, taken, rivals
+                clip.frames[t], objects, geometry, depth_at(t), opts, clip.scale, taken, named
             )
 
         if late is not None and T > 1:  # not found there, it is looked for in the first frame as any other
