@@ -201,6 +201,7 @@ class _Run:
                 return depth_frames[t]
             return model_depth.get(t)
 
+        late = uncovered(caption, named)
         key = stage_key(
             key,
             "ground",
@@ -208,15 +209,13 @@ class _Run:
             [(o.name, o.label) for o in named],
             sorted((k, str(v)) for k, v in opts.hints.items()),
             opts.model_paths.get("grounding_dino"),
-            uncovered(caption, named),
+            late,
         )
         data, arrays = self.cached(
             "ground",
             key,
             stage_backends["ground"],
-            lambda: self._ground(
-                clip, named, geometry, depth_at, opts, stage_backends["ground"], uncovered(caption, named)
-            ),
+            lambda: self._ground(clip, named, geometry, depth_at, opts, stage_backends["ground"], late),
         )
         grounded = data["objects"]
         key_masks = {

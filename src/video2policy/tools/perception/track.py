@@ -236,7 +236,6 @@ def track_masks(
                 if shadow_free[k]:
                     sup = unshaded(t) if sup is None else sup & unshaded(t)
                 scenery = _scenery(frames[t], frames[t0], mask0)
-                skin = hand(t) if hand_free[k] else None
                 mask, ok = _segment_near(
                     frames[t], lab_of(t), model, predicted, ref_area, sup, words.get(k), references[k], table_lab
                 )
@@ -247,8 +246,9 @@ def track_masks(
                         not ok or abs(np.log(found.sum() / ref_area)) < abs(np.log(max(mask.sum(), 1) / ref_area))
                     ):
                         mask, ok = found, True
-                if ok and _mostly(skin, mask):  # on the hand: the object itself, seen elsewhere, wins; held in
-                    # the hand and seen nowhere else, the hand that carries it stands for it (as before)
+                if ok and hand_free[k] and _on_skin(lab_of(t), mask):  # on the hand: the object itself, seen
+                    # elsewhere, wins; held in the hand and seen nowhere else, the hand that carries it stands for it
+                    skin = hand(t)
                     found = _redetect(frames[t], lab_of(t), model, prev, ref_area, sup, words.get(k), scenery, skin)
                     if found is None and region is not None:
                         found = _reacquire(frames[t], lab_of(t), model, ref_area, region, words.get(k), scenery, skin)
@@ -292,9 +292,9 @@ def track_masks(
     return Tracks(masks, conf, seen, notes)
 
 
-def _mostly(skin: np.ndarray | None, mask: np.ndarray) -> bool:
-    """Whether the mask lies mostly on `skin` (pixels of skin's colour; None for an object of that colour)."""
-    return skin is not None and bool(mask.any()) and float(skin[mask].mean()) > SKIN_SHARE
+def _on_skin(image_lab: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether the mask lies mostly on pixels of skin's colour: on the hand."""
+    return bool(mask.any()) and float(skin_like(image_lab[mask]).mean()) > SKIN_SHARE
 
 
 def _too_large(mask: np.ndarray, hidden: np.ndarray, ref_area: float) -> bool:
