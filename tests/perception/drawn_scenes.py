@@ -43,9 +43,10 @@ def paint_box(solid: Solid, cam: PinholeCamera, top: tuple, sides: tuple, seed: 
 def render_solid(
     solid: Solid, cam: PinholeCamera, rgba: tuple = (0.9, 0.5, 0.15, 1.0)
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A cylinder or capsule on a table rendered by MuJoCo (its own lighting and shading, not ours) from `cam`: the
-    RGB image and the object's mask."""
+    """A cylinder, capsule or cone on a table rendered by MuJoCo (its own lighting and shading, not ours) from
+    `cam`: the RGB image and the object's mask."""
     import mujoco
+    import trimesh
 
     from video2policy.scene import Camera, Intrinsics
     from video2policy.tools.perception.geometry import quat_wxyz
@@ -59,12 +60,18 @@ def render_solid(
     world.add_light(pos=(0.1, -0.2, 1.0), dir=(-0.1, 0.2, -1.0), diffuse=(0.7, 0.7, 0.7), type=sun)
     world.add_geom(type=mujoco.mjtGeom.mjGEOM_PLANE, size=(1, 1, 0.01), rgba=(0.92, 0.9, 0.78, 1))
     radius = solid.size[0] / 2
-    if solid.kind == "capsule":
-        geom_type, half = mujoco.mjtGeom.mjGEOM_CAPSULE, solid.size[2] / 2 - radius
-    else:
-        geom_type, half = mujoco.mjtGeom.mjGEOM_CYLINDER, solid.size[2] / 2
     quat = quat_wxyz(solid.rotation)
-    world.add_geom(type=geom_type, size=(radius, half, 0), pos=solid.position, quat=quat, rgba=rgba)
+    if solid.kind == "cone":  # no such primitive: a fine mesh, its bounding box centred on the solid's position
+        cone = trimesh.creation.cone(radius=radius, height=solid.size[2], sections=64)
+        cone.apply_translation([0.0, 0.0, -solid.size[2] / 2])
+        spec.add_mesh(name="cone", uservert=cone.vertices.flatten(), userface=cone.faces.flatten())
+        world.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname="cone", pos=solid.position, quat=quat, rgba=rgba)
+    else:
+        if solid.kind == "capsule":
+            geom_type, half = mujoco.mjtGeom.mjGEOM_CAPSULE, solid.size[2] / 2 - radius
+        else:
+            geom_type, half = mujoco.mjtGeom.mjGEOM_CYLINDER, solid.size[2] / 2
+        world.add_geom(type=geom_type, size=(radius, half, 0), pos=solid.position, quat=quat, rgba=rgba)
     intrinsics = Intrinsics(fx=cam.fx, fy=cam.fy, cx=cam.cx, cy=cam.cy, width=W, height=H)
     pos, quat, fovy = mujoco_camera_from_cv(Camera(intrinsics=intrinsics, position=cam.t, quat=quat_wxyz(cam.R)))
     world.add_camera(name="view", pos=pos, quat=quat, fovy=fovy)

@@ -13,7 +13,7 @@ from drawn_scenes import H, W, camera, draw, draw_points, paint_box
 from scipy.spatial.transform import Rotation
 
 from video2policy.tools.perception.caption import NamedObject
-from video2policy.tools.perception.colors import lab
+from video2policy.tools.perception.colors import lab, word_region
 from video2policy.tools.perception.geometry import PinholeCamera, look_at
 from video2policy.tools.perception.ground import (
     candidates_rgb,
@@ -255,6 +255,17 @@ def test_a_black_ball_is_grounded_on_the_table_not_in_the_black_backdrop_beyond_
     )
     mask = found["black_ball"].mask
     assert (mask & ball.astype(bool)).sum() / (mask | ball.astype(bool)).sum() > 0.7, (why, found["black_ball"].box)
+
+
+def test_colour_words_a_few_degrees_of_hue_apart_name_one_colour() -> None:
+    # synthetic slide_to 51 and 55: a pink mouse's lit body renders at Lab hue -24°, nearer magenta's word (-23°)
+    # than pink's (-8°); "pink" kept only its shaded rim, a crescent grounded as the mouse (IoU 0.07, 0.28). Likewise
+    # a teal thing's lit side (-156°) fell to cyan (-152°) from teal (-164°). Purple (-43°) stays apart.
+    pixels = lab(np.array([[[253, 165, 229], [253, 183, 234], [23, 135, 141], [170, 97, 208]]], np.uint8))
+    assert word_region("pink", pixels)[0].tolist() == [True, True, False, False]
+    assert word_region("magenta", pixels)[0].tolist() == [True, True, False, False]
+    assert word_region("teal", pixels)[0].tolist() == [False, False, True, False]
+    assert word_region("purple", pixels)[0].tolist() == [False, False, False, True]
 
 
 def test_shadows_are_the_tables_colour_darker_and_dark_objects_are_not() -> None:

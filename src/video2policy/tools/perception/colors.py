@@ -141,6 +141,13 @@ class ColorModel:
         return pf / (pf + pb + UNSEEN)
 
 
+# radians (17°): colour words whose hues lie this close name one colour, as people use them: violet and purple,
+# orange and brown, pink and magenta (15° apart), teal and cyan (12°). A pink thing's lit body renders nearer
+# magenta's hue than pink's, and a teal thing's lit side nearer cyan's; as rivals they cut it in two. Any value from
+# 15° to 20° pairs the same words; purple and magenta (20°) stay apart.
+SAME_HUE = 0.3
+
+
 def word_region(word: str, image_lab: np.ndarray) -> np.ndarray:
     """Pixels whose colour a person would call `word`: the nearest hue among colour words, or lightness for greys."""
     L, a, b = image_lab[..., 0], image_lab[..., 1], image_lab[..., 2]
@@ -155,7 +162,8 @@ def word_region(word: str, image_lab: np.ndarray) -> np.ndarray:
     words = [word] + [
         w
         for w in COLOR_WORDS
-        if w not in ACHROMATIC and abs(np.angle(np.exp(1j * (np.arctan2(word_lab(w)[2], word_lab(w)[1]) - own)))) > 0.2
+        if w not in ACHROMATIC
+        and abs(np.angle(np.exp(1j * (np.arctan2(word_lab(w)[2], word_lab(w)[1]) - own)))) > SAME_HUE
     ]
     protos = np.array([np.arctan2(word_lab(w)[2], word_lab(w)[1]) for w in words])
     diff = np.abs(np.angle(np.exp(1j * (hue[..., None] - protos))))

@@ -193,6 +193,8 @@ def track_poses(
         image = None
     out: list[TrackedPose | None] = [None] * T
     out[keyframe] = TrackedPose(solid.position.copy(), solid.rotation.copy(), 1.0, "key frame fit")
+    grounded = slid or tipped  # pushed along or over: never in the air (a fallen tube pointing at the camera
+    # outlines much as it would tilted up in the air)
     for direction in (1, -1):
         current, lifted, anchor, up = solid, False, solid, False
         t = keyframe + direction
@@ -209,7 +211,7 @@ def track_poses(
                 resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
                 resting, iou_r = _settled(resting, iou_r, camera, masks[t], ign, step)
                 free, iou_f = resting, iou_r  # never better: not lifted
-                if not slid:
+                if not grounded:
                     free, iou_f = track_solid(
                         current if lifted else resting,
                         camera,
@@ -218,7 +220,7 @@ def track_poses(
                         max_step=step,
                         along_ray=ALONG_RAY if lifted else 0.0,
                     )
-                above = None if slid else _above(anchor, camera, masks[t], ign)
+                above = None if grounded else _above(anchor, camera, masks[t], ign)
                 if above is not None:
                     above, iou_above = above
                     free_a, iou_a = track_solid(
@@ -268,7 +270,9 @@ def track_poses(
                 if iou < 0.85 and not up:
                     for lying in _lying(anchor, current.position):  # tipped over: resting on a side
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
-                        if iou_l > iou + (0.0 if lifted else TILT_GAIN):
+                        better = iou_l > iou + (0.0 if lifted else TILT_GAIN)
+                        unasked = lifted or image is None  # in the air, or no image: the shading is not asked
+                        if better and (unasked or not _stands(upright, fallen, camera, masks[t], image(t))):
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
                             lifted = False
                 if not lifted and image is not None and iou < LYING_CHECK_IOU:
@@ -306,7 +310,7 @@ def track_poses(
                         ign,
                         tilt=True,
                         max_step=step,
-                        on_table=slid,
+                        on_table=grounded,
                         along_ray=ALONG_RAY if lifted else 0.0,
                         max_tilt=None if lifted or _can_fall(anchor) else PROPPED,
                         tilt_from=solid.rotation,
@@ -364,6 +368,15 @@ def _lying_by_shading(
     if r2 < max(r2_upright + LYING_SHADING_GAIN, shading.MIN_R2):
         return None
     return best[0], best[1], f"silhouette on the table (on its side: shading R² {r2:.2f}, upright {r2_upright:.2f})"
+
+
+def _stands(upright: Solid, lying: Solid, camera: PinholeCamera, mask: np.ndarray, rgb: np.ndarray) -> bool:
+    """Whether the shading says a resting object still stands where its outline alone would lay it down (a squat
+    cone partly hidden by what pushes it outlines much like one lying on its slant): `_lying_by_shading` mirrored,
+    standing explains clearly more of the lightness than lying (`LYING_SHADING_GAIN`, at least `shading.MIN_R2`)."""
+    image_lab = lab(rgb)
+    r2_upright = _surface_r2(upright, camera, mask, image_lab)
+    return r2_upright >= max(_surface_r2(lying, camera, mask, image_lab) + LYING_SHADING_GAIN, shading.MIN_R2)
 
 
 def _covered_share(solid: Solid, camera: PinholeCamera, occluders: np.ndarray | None) -> float:
@@ -424,16 +437,27 @@ def _can_fall(solid: Solid) -> bool:
 
 def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
     """The solid at `position` turned from its upright pose onto a side (about its own x and y axes), where that
-    lowers it: things fall over into lower poses, so a flat remote pushed along does not stand up on its edge."""
+    lowers it: things fall over into lower poses, so a flat remote pushed along does not stand up on its edge.
+
+    It comes to rest in the lowest pose near a quarter turn: a box or a cylinder on a side, a cone on its slant
+    (tipped past the quarter turn, its tip on the table), which the quarter turn itself leaves hanging on its rim.
+    A cone lies either way along each axis (its tip towards or away from the camera); a box or a cylinder lies the
+    same either way, so only one turn per axis is tried.
+    """
     if abs(upright.rotation[2, 2]) < 0.9 or upright.kind == "sphere":
         return []
     standing = upright.size[2] / 2
+    points = upright.local_points()
+    turns = np.radians(np.arange(45.0, 135.5, 1.0))
     out = []
     for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
-        rot = upright.rotation @ Rotation.from_rotvec(np.pi / 2 * np.array(axis)).as_matrix()
-        lying = -float(np.min((upright.local_points() @ rot.T)[:, 2]))
-        if lying < FALLEN * standing:
-            out.append(upright.moved(position, rot))
+        for sign in (1.0, -1.0) if upright.kind == "cone" else (1.0,):
+            rots = [upright.rotation @ Rotation.from_rotvec(sign * a * np.array(axis)).as_matrix() for a in turns]
+            heights = np.array([-float(np.min((points @ r.T)[:, 2])) for r in rots])
+            lowest = np.flatnonzero(heights <= heights.min() + 1e-4)
+            best = lowest[np.argmin(np.abs(turns[lowest] - np.pi / 2))]  # a box: the quarter turn itself
+            if heights[best] < FALLEN * standing:
+                out.append(upright.moved(position, rots[best]))
     return out
 
 

@@ -16,18 +16,18 @@ from video2policy.tools.perception.faces import MIN_PIXELS, explained_share, inn
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import Solid
 
-ROUND_KINDS = ("cylinder", "capsule", "sphere", "ellipsoid")
+ROUND_KINDS = ("cylinder", "capsule", "sphere", "ellipsoid", "cone")
 MIN_GAIN = 0.05  # another kind's normals must explain this much more of the lightness variance to be chosen
 MIN_R2 = 0.5  # and at least this much of it
 
 
 def _unit_shape(solid: Solid) -> tuple[np.ndarray, float | None]:
-    """The scale that maps the solid onto a unit shape, and that shape: a cylinder of radius 1 and half-height 1
-    (None), or a capsule of radius 1 whose straight part reaches ±half (0 for a sphere or an ellipsoid). A boxier
-    ellipsoid (`Solid.roundness` < 1) is shaded as the ellipsoid of its bounding box: the normals differ only near
-    its rounded edges."""
+    """The scale that maps the solid onto a unit shape, and that shape: a cylinder (or a cone, its tip at z = 1) of
+    radius 1 and half-height 1 (None), or a capsule of radius 1 whose straight part reaches ±half (0 for a sphere or
+    an ellipsoid). A boxier ellipsoid (`Solid.roundness` < 1) is shaded as the ellipsoid of its bounding box: the
+    normals differ only near its rounded edges."""
     a, b, h = solid.size / 2
-    if solid.kind == "cylinder":
+    if solid.kind in ("cylinder", "cone"):
         return np.array([a, b, h]), None
     if solid.kind == "capsule":
         r = min(a, b)
@@ -51,13 +51,17 @@ def surface_normals(solid: Solid, camera: PinholeCamera, uv: np.ndarray) -> tupl
         points = origin + t[closer, None] * rays[closer]
         nearest[closer], normals[closer] = t[closer], normal_at(points)
 
-    # the side: x² + y² = 1 between the ends
-    side_ends = 1.0 if half is None else half
-    for t, valid in _unit_roots(rays[:, :2], origin[:2]):
-        z = origin[2] + t * rays[:, 2]
-        keep(t, valid & (np.abs(z) <= side_ends), lambda p: p * [1.0, 1.0, 0.0])
-    if half is None:  # flat ends at z = ±1
-        for end in (1.0, -1.0):
+    if solid.kind == "cone":  # the side: x² + y² = ((1 - z) / 2)², its tip at z = 1, its base at z = -1
+        for t, valid in _cone_roots(rays, origin):
+            z = origin[2] + t * rays[:, 2]
+            keep(t, valid & (np.abs(z) <= 1.0), lambda p: p * [1.0, 1.0, 0.0] + [0.0, 0.0, 1.0] * (1 - p[:, 2:]) / 4)
+    else:  # the side: x² + y² = 1 between the ends
+        side_ends = 1.0 if half is None else half
+        for t, valid in _unit_roots(rays[:, :2], origin[:2]):
+            z = origin[2] + t * rays[:, 2]
+            keep(t, valid & (np.abs(z) <= side_ends), lambda p: p * [1.0, 1.0, 0.0])
+    if half is None:  # flat ends at z = ±1 (a cone's tip end is a point: no ray meets it within the radius)
+        for end in (1.0, -1.0) if solid.kind == "cylinder" else (-1.0,):
             dz = np.where(np.abs(rays[:, 2]) > 1e-12, rays[:, 2], 1e-12)
             t = (end - origin[2]) / dz
             xy = origin[:2] + t[:, None] * rays[:, :2]
@@ -80,6 +84,18 @@ def _unit_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
     a = np.maximum((d * d).sum(axis=1), 1e-12)
     b = 2.0 * d @ o
     c = o @ o - 1.0
+    disc = b * b - 4 * a * c
+    root = np.sqrt(np.maximum(disc, 0.0))
+    return [((-b - root) / (2 * a), disc >= 0), ((-b + root) / (2 * a), disc >= 0)]
+
+
+def _cone_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both ray parameters t where o + t·d meets the double cone x² + y² = ((1 - z) / 2)² (rows of d; o shared)."""
+    w = 1.0 - o[2]
+    a = d[:, 0] ** 2 + d[:, 1] ** 2 - d[:, 2] ** 2 / 4
+    a = np.where(np.abs(a) > 1e-12, a, 1e-12)
+    b = 2.0 * d[:, :2] @ o[:2] + w * d[:, 2] / 2
+    c = o[0] ** 2 + o[1] ** 2 - w**2 / 4
     disc = b * b - 4 * a * c
     root = np.sqrt(np.maximum(disc, 0.0))
     return [((-b - root) / (2 * a), disc >= 0), ((-b + root) / (2 * a), disc >= 0)]
