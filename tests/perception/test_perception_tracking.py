@@ -128,6 +128,24 @@ def test_a_red_block_hidden_under_a_cup_is_not_tracked_onto_the_cream_table() ->
         assert (tracks.masks[t, 0] & table_px[t]).sum() < 20, (t, int((tracks.masks[t, 0] & table_px[t]).sum()))
 
 
+def test_an_object_whose_pixels_all_went_to_another_is_not_counted_as_seen() -> None:
+    # a small red block slides into a big red box: where the two masks overlap, the pixels go to the one whose
+    # colour they fit better, and the block's mask can end empty; such a frame was still counted as seen
+    # (synthetic drop_in_front_of 16, frame 48), so the warnings undercounted the frames it was lost in
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
+        frame[40:80, 40:80] = (200, 30, 30)
+        frame[55:65, 100 - 8 * t : 110 - 8 * t] = (200, 30, 30)
+
+    frames, _ = _clip(paint)
+    big, small = np.zeros((120, 160), bool), np.zeros((120, 160), bool)
+    big[40:80, 40:80], small[55:65, 100:110] = True, True
+    tracks = track_masks(frames, {0: (0, big, big), 1: (0, small, small)})
+    empty = ~tracks.masks[:, 1].any(axis=(1, 2))
+    assert empty.any()  # the premise: the block's mask does end empty
+    assert not tracks.seen[empty, 1].any(), tracks.seen[:, 1]
+    assert tracks.seen[~empty, 1].all() and tracks.seen[:, 0].all()
+
+
 def test_a_dropped_object_is_not_tracked_onto_the_finger_that_let_it_go() -> None:
     # synthetic drop_in_front_of 16: an orange can falls out of its track; a lit finger, which its colour model
     # finds plausible, comes down where it stood and was taken for it for the rest of the clip (43 cm off at the end)

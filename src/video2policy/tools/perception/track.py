@@ -285,6 +285,7 @@ def track_masks(
                 if progress:
                     progress(done, total)
     _resolve_overlaps(masks, frames, lab_of, models)
+    seen &= masks.reshape(T, K, -1).any(axis=2)  # every pixel gone to another object: not seen after all
     lost = (~seen).sum(axis=0)
     for k in range(K):
         if lost[k]:
