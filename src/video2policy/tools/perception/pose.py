@@ -267,10 +267,14 @@ def track_poses(
                     upright, iou, method = free, iou_f, "silhouette"
                 else:
                     upright, iou, method = resting, iou_r, "silhouette on the table"
-                if iou < 0.85 and not up:
+                # what the caption tips over does not slide away standing: read away from where it stood, it falls
+                falling = tipped and direction == 1 and _xy_gap(upright, anchor) > HELD_DRIFT
+                if (iou < 0.85 or falling) and not up:
                     for lying in _lying(anchor, current.position):  # tipped over: resting on a side
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
-                        better = iou_l > iou + (0.0 if lifted else TILT_GAIN)
+                        better = iou_l > iou + (0.0 if lifted else TILT_GAIN) or (
+                            falling and iou_l >= iou - TIPPED_SLACK
+                        )
                         unasked = lifted or image is None  # in the air, or no image: the shading is not asked
                         if better and (unasked or not _stands(upright, fallen, camera, masks[t], image(t))):
                             upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
