@@ -364,15 +364,15 @@ def occluded_outline(mask: np.ndarray, ignore: np.ndarray | None) -> float:
 
 def _fuller_view(masks: np.ndarray, seen: np.ndarray, ignore: callable) -> tuple[int, float] | None:
     """The frame that shows most of an object the first frame showed only in part, and how many times larger it
-    is there; None when no frame does. Only a still object counts (its later mask holds most of its first one),
-    and only growth where something could hide it at the start (the hand, another object): a mask grown into a
-    neighbour or a shadow of its colour is no fuller view."""
-    areas = np.where(seen, masks.reshape(len(masks), -1).sum(axis=1), 0)
-    t = int(np.argmax(areas >= FULLEST_SHARE * areas.max()))  # where it first shows about all it ever shows
+    is there; None when no frame does. Only frames where it still stands where it stood count (its mask holds most
+    of its first one: a cup later lifted towards the camera shows larger, but not as it stood), and only growth
+    where something could hide it at the start (the hand, another object): a mask grown into a neighbour or a
+    shadow of its colour is no fuller view."""
     first = masks[0]
+    still = seen & ((masks & first).reshape(len(masks), -1).sum(axis=1) >= SAME_PLACE * first.sum())
+    areas = np.where(still, masks.reshape(len(masks), -1).sum(axis=1), 0)
+    t = int(np.argmax(areas >= FULLEST_SHARE * areas.max()))  # where it first shows about all it shows there
     if t == 0 or areas[t] < FULLER_VIEW * first.sum():
-        return None
-    if (masks[t] & first).sum() < SAME_PLACE * first.sum():
         return None
     hidden = ignore(0)
     grown = masks[t] & ~first
