@@ -154,8 +154,11 @@ def track_poses(
     it starts from the previous pose and from straight above where the object last rested (objects are mostly
     picked up, not slid away in the air), whichever fits better. With `image(t)` (RGB at the masks' resolution),
     a resting object is also tried on its side, and taken so when that fits at least as well and its surface
-    explains the pixels' lightness clearly better (`_lying_by_shading`). `tipped` (the caption says the object is
-    tipped over) lets it end on its side when that fits the last frame nearly as well as standing. `held` (the
+    explains the pixels' lightness clearly better (`_lying_by_shading`), and where the outline alone would lay it
+    down, it keeps standing if its shading says so (`_stands`). `tipped` (the caption says the object is tipped
+    over) lets it end on its side when that fits the last frame nearly as well as standing; it is never in the air
+    (it pivots on the table as it falls), and once read away from where it stood it is tried lying every frame
+    (what is tipped over does not slide away standing). `held` (the
     caption says it is lifted up) keeps it in the air once lifted: still in the hand at the end, it was not put
     down, so the resting reading along the camera's ray is not tried; and a held object rises straight above where
     it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there.
