@@ -275,12 +275,14 @@ def track_poses(
                 if (iou < 0.85 or falling) and not up:
                     for lying in _lying(anchor, current.position):  # tipped over: resting on a side
                         fallen, iou_l = track_solid(lying, camera, masks[t], ign, max_step=step, on_table=True)
-                        better = iou_l > iou + (0.0 if lifted else TILT_GAIN) or (
-                            falling and iou_l >= iou - TIPPED_SLACK
-                        )
+                        plain = iou_l > iou + (0.0 if lifted else TILT_GAIN)
+                        captioned = not plain and falling and iou_l >= iou - TIPPED_SLACK
                         unasked = lifted or image is None  # in the air, or no image: the shading is not asked
-                        if better and (unasked or not _stands(upright, fallen, camera, masks[t], image(t))):
-                            upright, iou, method = fallen, iou_l, "silhouette on the table (on its side)"
+                        if (plain or captioned) and (
+                            unasked or not _stands(upright, fallen, camera, masks[t], image(t))
+                        ):
+                            side = "on its side, as captioned" if captioned else "on its side"
+                            upright, iou, method = fallen, iou_l, f"silhouette on the table ({side})"
                             lifted = False
                 if not lifted and image is not None and iou < LYING_CHECK_IOU:
                     shaded = _lying_by_shading(upright, iou, anchor, current, camera, masks[t], ign, image(t), step)
