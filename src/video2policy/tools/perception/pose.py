@@ -461,8 +461,8 @@ def _lying(upright: Solid, position: np.ndarray) -> list[Solid]:
     out = []
     for axis in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)):
         for sign in (1.0, -1.0) if upright.kind == "cone" else (1.0,):
-            rots = [upright.rotation @ Rotation.from_rotvec(sign * a * np.array(axis)).as_matrix() for a in turns]
-            heights = np.array([-float(np.min((points @ r.T)[:, 2])) for r in rots])
+            rots = upright.rotation @ Rotation.from_rotvec(sign * turns[:, None] * np.array(axis)).as_matrix()
+            heights = -(points @ rots[:, 2, :].T).min(axis=0)  # each turn's lowest point below the centre
             lowest = np.flatnonzero(heights <= heights.min() + 1e-4)
             best = lowest[np.argmin(np.abs(turns[lowest] - np.pi / 2))]  # a box: the quarter turn itself
             if heights[best] < FALLEN * standing:

@@ -81,12 +81,7 @@ def surface_normals(solid: Solid, camera: PinholeCamera, uv: np.ndarray) -> tupl
 
 def _unit_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Both ray parameters t where |o + t·d| = 1 (rows of d; o shared), each with where it exists."""
-    a = np.maximum((d * d).sum(axis=1), 1e-12)
-    b = 2.0 * d @ o
-    c = o @ o - 1.0
-    disc = b * b - 4 * a * c
-    root = np.sqrt(np.maximum(disc, 0.0))
-    return [((-b - root) / (2 * a), disc >= 0), ((-b + root) / (2 * a), disc >= 0)]
+    return _quadratic_roots(np.maximum((d * d).sum(axis=1), 1e-12), 2.0 * d @ o, o @ o - 1.0)
 
 
 def _cone_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -94,8 +89,11 @@ def _cone_roots(d: np.ndarray, o: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
     w = 1.0 - o[2]
     a = d[:, 0] ** 2 + d[:, 1] ** 2 - d[:, 2] ** 2 / 4
     a = np.where(np.abs(a) > 1e-12, a, 1e-12)
-    b = 2.0 * d[:, :2] @ o[:2] + w * d[:, 2] / 2
-    c = o[0] ** 2 + o[1] ** 2 - w**2 / 4
+    return _quadratic_roots(a, 2.0 * d[:, :2] @ o[:2] + w * d[:, 2] / 2, o[0] ** 2 + o[1] ** 2 - w**2 / 4)
+
+
+def _quadratic_roots(a: np.ndarray, b: np.ndarray, c: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both roots of a·t² + b·t + c = 0 (a nonzero), each with where it exists (a real root)."""
     disc = b * b - 4 * a * c
     root = np.sqrt(np.maximum(disc, 0.0))
     return [((-b - root) / (2 * a), disc >= 0), ((-b + root) / (2 * a), disc >= 0)]
