@@ -440,9 +440,11 @@ def test_a_thing_in_its_bin_with_little_of_it_above_the_wall_is_found_there() ->
     pale = (235, 232, 225)
     frames, tracks, key = _thrown_into_a_bin(pale, pale)
     assert settle_inside(frames, tracks, key, 0, 1) == 4
-    found = np.argwhere(tracks.masks[-1, 0])
-    assert len(found) == 20
-    assert np.abs(found.mean(axis=0) - [61.5, 82.0]).max() <= 1.0  # give or take the pixel the clean-up shifts it
+    patch = np.zeros((120, 160), bool)
+    patch[60:64, 80:85] = True
+    # found where it shows, not a pixel off: cleaned of specks by an opening that keeps it in place (OpenCV's with a
+    # 2x2 kernel moves it one pixel right and down: IoU 0.47 for a 54-pixel garlic bulb in its bowl)
+    assert (tracks.masks[-1, 0] == patch).all(), np.argwhere(tracks.masks[-1, 0]).mean(axis=0)
 
 
 def test_a_thing_in_its_bin_is_found_there_while_the_hand_hides_most_of_the_bin() -> None:

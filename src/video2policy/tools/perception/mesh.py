@@ -30,7 +30,9 @@ from video2policy.tools.perception.shapes import (
 )
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
-OTHER_END_IOU_SLACK = 0.05  # a key frame moves to the clip's other end only if the fit there is about as good
+OTHER_END_IOU_SLACK = 0.05  # a key frame moves to another frame only if the fit there is about as good
+STILL_MASK_IOU = 0.9  # a frame whose mask overlaps the key frame's this much shows the box standing where it stood
+STILL_FRAMES_READ = 6  # at most this many such frames have their faces read
 FULLER_VIEW = 1.2  # a later view of an object this many times larger than the first frame's ...
 SAME_PLACE = 0.75  # ... holding this share of the first frame's mask (it has not moved) ...
 REVEALED_SHARE = 0.5  # ... and grown mostly where something was in front of it then, shows what the start hid
@@ -234,11 +236,11 @@ def build_mesh_fit(
         fit.height_reason = choice.reason
         fit.solid, fit.iou = choice.solid, choice.iou
         if not choice.changed and max(choice.r2_fit, choice.r2) < MIN_R2:  # its faces say nothing here
-            _height_from_other_end(fit, label, masks, seen, camera, ignore, lab_at)
+            _height_from_other_frames(fit, label, masks, seen, camera, ignore, lab_at)
     return fit
 
 
-def _height_from_other_end(
+def _height_from_other_frames(
     fit: MeshFit,
     label: str,
     masks: np.ndarray,
@@ -247,33 +249,54 @@ def _height_from_other_end(
     ignore: callable,
     lab_at: Callable[[int], np.ndarray],
 ) -> None:
-    """When the key frame's faces say nothing (a hand's shadow across the box), read them at the clip's other end.
+    """When the key frame's faces say nothing (a hand's shadow across the box), read them at the clip's other end
+    and at frames where the box still stands as it does at the key frame (the shadow moves on as the hand comes).
 
-    The box is refitted there and becomes the key frame only if its faces settle the height and it is in view,
-    no more hidden and fitted about as well as at the key frame, and if a box of the size read there also fits
-    the key frame's silhouette within IOU_SLACK of the key frame's own fit.
+    The box is refitted at each such frame; the frame whose faces explain most of the lightness becomes the key
+    frame, but only if its faces settle the height and the box is in view there, no more hidden and fitted about as
+    well as at the key frame, and if a box of the size read there also fits the key frame's silhouette within
+    IOU_SLACK of the key frame's own fit.
     """
-    other = len(masks) - 1 if fit.keyframe == 0 else 0
-    if other == fit.keyframe or not (seen[other] and masks[other].any()):
-        return
-    solid, iou = fit_on_table("box", camera, masks[other], ignore(other), height_ratio=height_ratio(label))
     key = fit.keyframe
+    other = len(masks) - 1 if key == 0 else 0
+    still = [
+        t
+        for t in range(len(masks))
+        if t not in (key, other) and seen[t] and _mask_iou(masks[t], masks[key]) >= STILL_MASK_IOU
+    ]
+    if len(still) > STILL_FRAMES_READ:  # evenly spread: the shadow's place changes slowly
+        still = [still[i] for i in np.linspace(0, len(still) - 1, STILL_FRAMES_READ).round().astype(int)]
     hidden_key = hidden_share(fit.solid, camera, masks[key], ignore(key))
-    hidden_other = hidden_share(solid, camera, masks[other], ignore(other))
-    if iou < fit.iou - OTHER_END_IOU_SLACK or hidden_other > max(HIDDEN_SHARE, hidden_key):
+    ratio = height_ratio(label)
+    best = None
+    for t in [other, *still]:
+        if t == key or not (seen[t] and masks[t].any()):
+            continue
+        solid, iou = fit_on_table("box", camera, masks[t], ignore(t), height_ratio=ratio)
+        if iou < fit.iou - OTHER_END_IOU_SLACK or hidden_share(solid, camera, masks[t], ignore(t)) > max(
+            HIDDEN_SHARE, hidden_key
+        ):
+            continue
+        choice = choose_height(solid, iou, camera, masks[t], ignore(t), lab_at(t))
+        if not choice.changed or (best is not None and choice.r2 <= best[1].r2):
+            continue
+        # the size read there must also explain the key frame's silhouette (about as well as its own fit did)
+        placed = Solid("box", choice.solid.size, fit.solid.position.copy(), fit.solid.rotation)
+        _, iou_key = track_solid(placed, camera, masks[key], ignore(key), on_table=True)
+        if iou_key >= fit.iou - IOU_SLACK:
+            best = (t, choice)
+    if best is None:
         return
-    choice = choose_height(solid, iou, camera, masks[other], ignore(other), lab_at(other))
-    if not choice.changed:
-        return
-    # the size read there must also explain the key frame's silhouette (about as well as its own fit did)
-    placed = Solid("box", choice.solid.size, fit.solid.position.copy(), fit.solid.rotation)
-    _, iou_key = track_solid(placed, camera, masks[key], ignore(key), on_table=True)
-    if iou_key < fit.iou - IOU_SLACK:
-        return
-    end = "last" if other else "first"
-    fit.keyframe_reason = f"{end} frame: its faces settle the height, not those of frame {key} ({fit.keyframe_reason})"
-    fit.keyframe, fit.solid, fit.iou = other, choice.solid, choice.iou
+    t, choice = best
+    where = {0: "first frame", len(masks) - 1: "last frame"}.get(t, f"frame {t} (standing as at the key frame)")
+    fit.keyframe_reason = f"{where}: its faces settle the height, not those of frame {key} ({fit.keyframe_reason})"
+    fit.keyframe, fit.solid, fit.iou = t, choice.solid, choice.iou
     fit.height_reason = choice.reason
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 0.0
 
 
 def _silhouette_fit(

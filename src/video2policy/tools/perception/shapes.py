@@ -106,6 +106,7 @@ HEIGHT_RATIOS = {
     **dict.fromkeys(("fork", "spoon"), HeightRatio(0.6, across=True)),
     "remote": HeightRatio(0.45, across=True),
 }
+THIN_START = 0.25  # a long thin thing's fit also starts this wide for its length
 HEIGHT_PRIOR_WEIGHT = 0.1  # loss per squared log-ratio off the prior (0.02 let a pixel of contact shadow win)
 # Without such a ratio (a stone, a plush toy) an ellipsoid trades its extent along the line of sight against its
 # height at almost no cost in the silhouette (a 40 % longer stone lost 0.003 IoU): the fit takes the one closest to
@@ -522,12 +523,15 @@ def fit_on_table(
             for turn in np.pi / 4 * np.array([2, -2, 1, -1, 3, -3, 0, 4])
         ],
     }[{"ellipsoid": "box", "cone": "cylinder"}.get(kind, kind)]
+    pull = height_ratio is not None and kind in ("box", "ellipsoid")
+    if pull and height_ratio.across:  # a long thin thing (a fork): also from a thin footprint along the mask's axis,
+        # or the pull towards its cross-section's proportions can keep a square start from thinning
+        starts += [[*start[:4], np.log(width * THIN_START), start[5]] for start in starts[2:]]
     if kind == "ellipsoid":
         starts = [[*start, ROUNDNESS_START] for start in starts]
     if quick:
         starts = starts[:1]
 
-    pull = height_ratio is not None and kind in ("box", "ellipsoid")
     round_pull = height_ratio is None and kind == "ellipsoid"
 
     def f(p: np.ndarray) -> float:
