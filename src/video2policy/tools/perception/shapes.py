@@ -507,10 +507,10 @@ def fit_on_table(
     loss = SilhouetteLoss(camera, mask, ignore, free_weight=FIT_FREE_WEIGHT)
     centre, width, height = initial_guess(camera, mask)
     heading = float(np.arctan2(centre[1] - camera.t[1], centre[0] - camera.t[0]))  # from the camera to the object
+    along = _principal_yaw(camera, mask, centre)
     starts = {
         "box": [
-            [centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)]
-            for yaw in (0.0, 0.6, *_principal_yaw(camera, mask, centre))
+            [centre[0], centre[1], yaw, np.log(width), np.log(width), np.log(height)] for yaw in (0.0, 0.6, *along)
         ],
         "cylinder": [  # the mask's height, then a flat one: seen from above, a wide bowl's footprint fills its mask
             [centre[0], centre[1], np.log(width / 2), np.log(h)]
@@ -526,7 +526,8 @@ def fit_on_table(
     pull = height_ratio is not None and kind in ("box", "ellipsoid")
     if pull and height_ratio.across:  # a long thin thing (a fork): also from a thin footprint along the mask's axis,
         # or the pull towards its cross-section's proportions can keep a square start from thinning
-        starts += [[*start[:4], np.log(width * THIN_START), start[5]] for start in starts[2:]]
+        thin = [np.log(width), np.log(width * THIN_START), np.log(height)]
+        starts += [[centre[0], centre[1], yaw, *thin] for yaw in along]
     if kind == "ellipsoid":
         starts = [[*start, ROUNDNESS_START] for start in starts]
     if quick:
