@@ -26,6 +26,7 @@ from video2policy.tools.perception.errors import PerceptionError
 from video2policy.tools.perception.geometry import yaw_of
 from video2policy.tools.perception.pipeline import perceive
 from video2policy.tools.perception.store import StageStore
+from video2policy.tools.perception.track import mask_iou
 
 FAIL_GROUND_IOU = 0.3
 FAIL_SEGMENT_IOU = 0.5
@@ -46,11 +47,6 @@ def yaw_error_deg(true_quat, est_quat, true_size) -> float:
     b = yaw_of(est_quat)
     d = (a - b) % math.pi
     return math.degrees(min(d, math.pi - d))
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = (a | b).sum()
-    return float((a & b).sum() / union) if union else 0.0
 
 
 def _true_masks(clip_dir: Path, index: int, shape: tuple[int, int]) -> list[np.ndarray]:
@@ -103,8 +99,8 @@ def score_clip(clip_dir: Path, out_dir: Path) -> dict:
         if (clip_dir / "masks").is_dir():
             truth = _true_masks(clip_dir, t_index, masks.shape[2:])
             key = ground_rec["data"]["objects"][obj.name]["keyframe"]
-            entry["ground_iou"] = round(_iou(ground_arrays[obj.name], truth[key]), 3)
-            ious = [_iou(masks[t, k], truth[t]) for t in range(min(len(truth), len(masks))) if truth[t].sum() >= 20]
+            entry["ground_iou"] = round(mask_iou(ground_arrays[obj.name], truth[key]), 3)
+            ious = [mask_iou(masks[t, k], truth[t]) for t in range(min(len(truth), len(masks))) if truth[t].sum() >= 20]
             entry["segment_iou"] = round(float(np.median(ious)), 3) if ious else None
             failed["ground"] |= entry["ground_iou"] < FAIL_GROUND_IOU
             failed["segment"] |= entry["segment_iou"] is not None and entry["segment_iou"] < FAIL_SEGMENT_IOU

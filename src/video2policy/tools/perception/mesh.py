@@ -28,6 +28,7 @@ from video2policy.tools.perception.shapes import (
     name_kinds,
     track_solid,
 )
+from video2policy.tools.perception.track import mask_iou
 
 HIDDEN_SHARE = 0.05  # a first-frame fit with more of its silhouette on possible occluders may be partly hidden
 OTHER_END_IOU_SLACK = 0.05  # a key frame moves to another frame only if the fit there is about as good
@@ -262,7 +263,7 @@ def _height_from_other_frames(
     still = [
         t
         for t in range(len(masks))
-        if t not in (key, other) and seen[t] and _mask_iou(masks[t], masks[key]) >= STILL_MASK_IOU
+        if t not in (key, other) and seen[t] and mask_iou(masks[t], masks[key]) >= STILL_MASK_IOU
     ]
     if len(still) > STILL_FRAMES_READ:  # evenly spread: the shadow's place changes slowly
         still = [still[i] for i in np.linspace(0, len(still) - 1, STILL_FRAMES_READ).round().astype(int)]
@@ -292,11 +293,6 @@ def _height_from_other_frames(
     fit.keyframe_reason = f"{where}: its faces settle the height, not those of frame {key} ({fit.keyframe_reason})"
     fit.keyframe, fit.solid, fit.iou = t, choice.solid, choice.iou
     fit.height_reason = choice.reason
-
-
-def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = (a | b).sum()
-    return float((a & b).sum() / union) if union else 0.0
 
 
 def _silhouette_fit(

@@ -353,6 +353,12 @@ def outline(mask: np.ndarray) -> np.ndarray:
     return hull.astype(bool)
 
 
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two masks (0 when both are empty)."""
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 0.0
+
+
 def mostly_within(mask: np.ndarray, hull: np.ndarray) -> bool:
     """Whether at least half of the mask lies in `hull` (a container's `outline`): the object is seen inside it."""
     return bool((mask & hull).sum() >= 0.5 * mask.sum())
