@@ -85,3 +85,26 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     assert proc.returncode == 2 and "--size must be WxH" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([*base, "juggle", "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "no behavior named 'juggle'" in proc.stderr
+
+
+def test_the_same_frames_always_encode_to_the_same_video(tmp_path):
+    """Benchmark clips must be reproducible: x264's macroblock tree had read stale memory, so the same frames gave a
+    different video once the process had decoded one (this clip's frames encoded five times, a decode between each:
+    five different files)."""
+    from video2policy.tools.sim.render import VideoWriter
+
+    out = tmp_path / "tip_over"
+    cmd = [sys.executable, "-m", "video2policy.cli.main", "synth", "tip_over", "--seed", "1", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with av.open(str(out / "video.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    encoded = []
+    for k in range(4):
+        with VideoWriter(tmp_path / f"{k}.mp4", fps=15) as video:
+            for frame in frames:
+                video.write(frame)
+        with av.open(str(tmp_path / f"{k}.mp4")) as container:
+            assert sum(1 for _ in container.decode(video=0)) == len(frames)
+        encoded.append((tmp_path / f"{k}.mp4").read_bytes())
+    assert all(e == encoded[0] for e in encoded[1:])

@@ -71,7 +71,7 @@ class SceneRenderer:
 
 
 class VideoWriter:
-    """H.264 mp4 through PyAV; frames are (H, W, 3) uint8."""
+    """H.264 mp4 through PyAV; frames are (H, W, 3) uint8. The same frames always give the same file."""
 
     def __init__(self, path: str | Path, fps: float = 20.0):
         self.path = Path(path)
@@ -88,7 +88,9 @@ class VideoWriter:
                 frame.shape[1] - frame.shape[1] % 2,
             )
             self.stream.pix_fmt = "yuv420p"
-            self.stream.options = {"crf": "23", "preset": "veryfast"}
+            # x264's macroblock tree let stale memory into the output once the process had encoded or decoded other
+            # video, so the same frames came out as different files; without it a seed gives the same clip every time.
+            self.stream.options = {"crf": "23", "preset": "veryfast", "x264-params": "mbtree=0"}
         frame = frame[: self.stream.height, : self.stream.width]
         for packet in self.stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
             self.container.mux(packet)
