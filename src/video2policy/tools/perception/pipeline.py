@@ -62,7 +62,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "31"
+PIPELINE_VERSION = "32"
 
 
 @dataclass
@@ -223,12 +223,15 @@ class _Run:
         }
 
         into = put_into(caption, named)
-        key = stage_key(key, "segment", stage_backends["segment"], opts.model_paths.get("sam2"), into)
+        picked = dropped(caption, named)
+        key = stage_key(key, "segment", stage_backends["segment"], opts.model_paths.get("sam2"), into, picked)
         data, arrays = self.cached(
             "segment",
             key,
             stage_backends["segment"],
-            lambda: self._segment(clip, named, key_masks, geometry, depth_at, opts, stage_backends["segment"], into),
+            lambda: self._segment(
+                clip, named, key_masks, geometry, depth_at, opts, stage_backends["segment"], into, picked
+            ),
         )
         masks, seen, mask_conf = arrays["masks"], arrays["seen"], arrays["confidence"]
         ignore = _ignore_fn(clip, masks)
@@ -251,7 +254,6 @@ class _Run:
         rhos = {n: d["rho"] for n, d in data["objects"].items()}
 
         held = held_up(caption, named)
-        picked = dropped(caption, named)
         slid = on_table_throughout(caption)
         still = stays_put(caption, named)
         cover = covered_with(caption, named)
@@ -487,9 +489,11 @@ class _Run:
         opts: PerceptionOptions,
         backend: str,
         into: tuple[str, str] | None = None,
+        picked: str | None = None,
     ) -> tuple[dict, dict]:
         """Masks of every named object in every frame; `into` (object, container) from the caption settles the
-        object inside the container at the end when its track does not (`track.settle_inside`)."""
+        object inside the container at the end when its track does not (`track.settle_inside`); `picked` (the
+        object the caption drops) is carried, then let go (`track_masks`' `let_go`)."""
         total = len(clip) * len(named)
         words = {
             k: (opts.hints.get(o.name) if isinstance(opts.hints.get(o.name), str) else color_word(o.label))
@@ -514,7 +518,8 @@ class _Run:
                 region = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
             else:
                 region = table_region(lab(clip.frames[0]))[1]
-            tracks = track_masks(clip.frames, key_masks, support, tick, words, region)
+            let_go = frozenset(k for k, o in enumerate(named) if o.name == picked)
+            tracks = track_masks(clip.frames, key_masks, support, tick, words, region, let_go)
         if into:
             k_in, k_out = ({o.name: k for k, o in enumerate(named)}[name] for name in into)
             scale = _area_scale(geometry.camera, key_masks[k_in][1], key_masks[k_out][1])

@@ -164,7 +164,9 @@ def track_poses(
     it lay: once lifted, or once its resting reading strays from there (`HELD_DRIFT`), it is looked for only there.
     While it is lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the
     apparent size. `picked` (the caption drops it: "Dropping [stone] in front of [mug]") lifts it straight up the
-    same way whenever its resting reading strays from where it lay, but lets it fly and land. `slid` (the caption
+    same way whenever its resting reading strays from where it lay, but lets it fly and land; lost while it is
+    carried, it is found again at the distance from the camera it was carried at (`_across`), not on the table
+    under its mask. `slid` (the caption
     pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
     otherwise reads as lifted towards the camera. `pushed` (the thing the hand pushes or slides: the caption's first
     object) follows its mask, carried along by the image's motion, while the hand hides it: it moves with the hand,
@@ -297,12 +299,18 @@ def track_poses(
                 if iou < LOST_IOU and not up:
                     covered = _covered_share(current, camera, ign) >= COVERED  # under or behind another object
                     found, iou_n = _refind(current, camera, masks[t], ign)
+                    aloft = False
+                    if picked and lifted:  # dropped, lost while it was carried: it may be found still in the air,
+                        flying = _across(current, camera, masks[t], ign)  # at the distance it was carried at
+                        if _bottom(flying[0]) > LIFTED and flying[1] >= min(iou_n, REFOUND_IOU):
+                            (found, iou_n), aloft = flying, True
                     # it must fit well (a stray speck of its colour does not) and, if it was covered where it
                     # was, be in view where it is found: a thrown thing whose pose strayed behind its bowl is
                     # seen in the bowl, while a block under a cup is not its colour on the cup's rim
                     if iou_n >= REFOUND_IOU and not (covered and _covered_share(found, camera, ign) >= COVERED):
-                        upright, iou, method = found, iou_n, "silhouette on the table (found again)"
-                        lifted = False
+                        upright, iou = found, iou_n
+                        method = "silhouette (found again)" if aloft else "silhouette on the table (found again)"
+                        lifted = aloft
                     elif covered:  # nothing moves it there, and what its colour shows elsewhere is not it
                         out[t] = TrackedPose(
                             current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered"
@@ -544,6 +552,16 @@ def _above(
     z, value = (res.x, res.fun) if res.fun < losses[best] else (heights[best], losses[best])
     solid = rest.moved(np.array([*rest.position[:2], z]))
     return solid, 1.0 - float(value)
+
+
+def _across(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.ndarray | None) -> tuple[Solid, float]:
+    """The solid moved across the image onto the mask at its distance from the camera, then fitted there with
+    moving along the camera's ray costing (`ALONG_RAY`); with its IoU."""
+    ys, xs = np.nonzero(mask)
+    ray = camera.rays(np.array([[xs.mean(), ys.mean()]]))[0]
+    ray = ray / np.linalg.norm(ray)
+    start = solid.moved(camera.t + ray * float(np.linalg.norm(solid.position - camera.t)))
+    return track_solid(start, camera, mask, ignore, along_ray=ALONG_RAY)
 
 
 def _round(box: Solid) -> bool:

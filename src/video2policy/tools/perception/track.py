@@ -10,7 +10,9 @@ with something of its colour, unless it grew where something hid the object at t
 uncovers shows its whole top). A mask that lands mostly on skin's colour, for an object not of that colour, is
 on the hand: a region of the object's colour and size found elsewhere then wins (a dropped orange can, lost as it
 fell, was tracked on a lit finger); a thing held in the hand and seen nowhere else keeps the hand's mask, which
-carries it.
+carries it. A thing the caption drops is carried, then let go: while it is carried, a mask the hand borders that
+shrank shows part of it, not all of it further away, and does not teach the tracker its size (a stone carried
+half hidden is looked for at its size once let go).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ WALL_HIDDEN_FRACTION = 0.05  # an object inside its container may show this litt
 MIN_INSIDE_PIXELS = 10  # ... and never fewer pixels than this,
 PARTIAL_MODEL_FIT = 0.3  # ... and its key frame's colour model (not its colour word) must find it this plausible
 REVEAL_REACH = 1.0  # something hid an object's neighbourhood at its key frame up to this many times its size away
+HAND_RIM_SHARE = 0.2  # a mask whose rim is this share of skin's colour borders the hand
 
 
 @dataclass
@@ -177,6 +180,7 @@ def track_masks(
     progress: Callable[[int, int], None] | None = None,
     words: dict[int, str | None] | None = None,
     region: np.ndarray | None = None,
+    let_go: frozenset[int] = frozenset(),
 ) -> Tracks:
     """Masks for every frame. `key_masks`: object index -> (key frame, mask there, pixels surely of its colour);
     tracking runs both ways from the key frame.
@@ -184,6 +188,7 @@ def track_masks(
     `support(t)` may return the pixels that can belong to any object at frame t (e.g. above the table in depth).
     `words` gives an object's colour word, whose hue region counts as its colour whatever the lighting.
     A lost object is looked for again in `region` (the table) every frame, so it is found when it reappears.
+    `let_go`: objects the caption drops (carried half hidden in the hand, then seen whole again).
     """
     words = words or {}
     T, H, W = frames.shape[:3]
@@ -281,7 +286,10 @@ def track_masks(
                 masks[t, k], seen[t, k] = mask, ok
                 conf[t, k] = (0.5 if merged else 1.0) if ok else 0.2
                 if ok and not merged:
-                    ref_area = 0.8 * ref_area + 0.2 * float(mask.sum())
+                    area = float(mask.sum())
+                    # what shows beside the hand that carries it is part of it, not all of it further away
+                    if not (k in let_go and hand_free[k] and area < ref_area and _beside_hand(mask, hand(t))):
+                        ref_area = 0.8 * ref_area + 0.2 * area
                     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
                     # learn only colours the key frame's model already finds plausible: a mask that strayed onto
                     # the hand or a shadow must not teach the model that they are the object
@@ -303,6 +311,12 @@ def track_masks(
 def _on_skin(image_lab: np.ndarray, mask: np.ndarray) -> bool:
     """Whether the mask lies mostly on pixels of skin's colour: on the hand."""
     return bool(mask.any()) and float(skin_like(image_lab[mask]).mean()) > SKIN_SHARE
+
+
+def _beside_hand(mask: np.ndarray, skin: np.ndarray) -> bool:
+    """Whether the hand (`skin`: pixels of skin's colour) borders the mask."""
+    rim = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~mask
+    return bool(rim.any()) and float(skin[rim].mean()) > HAND_RIM_SHARE
 
 
 def _too_large(mask: np.ndarray, hidden: np.ndarray, ref_area: float) -> bool:
