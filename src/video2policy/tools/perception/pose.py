@@ -165,15 +165,14 @@ def track_poses(
     While it is lifted, moving along the camera's ray costs (`ALONG_RAY`): one view measures that only by the
     apparent size. `picked` (the caption drops it: "Dropping [stone] in front of [mug]") lifts it straight up the
     same way whenever its resting reading strays from where it lay, but lets it fly and land; lost while it is
-    carried, it is found again at the distance from the camera it was carried at (`_across`), not on the table
-    under its mask. `slid` (the caption
-    pushes or slides things) keeps it on the table throughout: a pushed object hidden under the hand that pushes it
-    otherwise reads as lifted towards the camera. `pushed` (the thing the hand pushes or slides: the caption's first
-    object) follows its mask, carried along by the image's motion, while the hand hides it: it moves with the hand,
-    where a merely hidden thing would stay put. `still` (the caption covers or uncovers it) keeps the key frame's
-    pose throughout: the hand moves the cover, and the mask of a thing going under a cover follows the cover.
-    A thing no fall lowers tilts at most `PROPPED` from its key frame's pose, and a resting tilt settles flat
-    wherever flat fits as well (`_settled`).
+    carried, it is found again at the distance from the camera it was carried at (`_across`), not on the table under
+    its mask. `slid` (the caption pushes or slides things) keeps it on the table throughout: a pushed object hidden
+    under the hand that pushes it otherwise reads as lifted towards the camera. `pushed` (the thing the hand pushes
+    or slides: the caption's first object) follows its mask, carried along by the image's motion, while the hand
+    hides it: it moves with the hand, where a merely hidden thing would stay put. `still` (the caption covers or
+    uncovers it) keeps the key frame's pose throughout: the hand moves the cover, and the mask of a thing going
+    under a cover follows the cover. A thing no fall lowers tilts at most `PROPPED` from its key frame's pose, and a
+    resting tilt settles flat wherever flat fits as well (`_settled`).
     """
     T = len(masks)
     if still:
