@@ -24,14 +24,10 @@ from video2policy.tools.perception.pose import (
     within_footprint,
 )
 from video2policy.tools.perception.shapes import Solid
-from video2policy.tools.perception.track import Tracks, settle_inside, track_masks
+from video2policy.tools.perception.track import Tracks, mask_iou, settle_inside, track_masks
 from video2policy.tools.perception.video import Clip
 
 TABLE = (250, 240, 200)  # cream, as the synthetic clips' table
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def _clip(paint) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -63,7 +59,7 @@ def test_a_dark_object_lifted_in_front_of_a_dark_backdrop_keeps_its_own_mask() -
     region = np.zeros((120, 160), bool)
     region[40:] = True
     tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "black"}, region=region)
-    ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+    ious = [mask_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
     assert min(ious[-4:]) > 0.7, ious  # in front of the backdrop, the backdrop is not taken for the cup
 
 
@@ -87,7 +83,7 @@ def test_an_object_whose_lit_top_saturates_keeps_its_top_in_the_mask() -> None:
     frames, truths = _shadow_then_light_clip()
     region = np.ones((120, 160), bool)
     tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "orange"}, region=region)
-    ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+    ious = [mask_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
     assert min(ious[1:]) > 0.8, ious
 
 
@@ -166,7 +162,7 @@ def test_a_dropped_object_is_not_tracked_onto_the_finger_that_let_it_go() -> Non
     on_finger = (frames == finger).all(axis=-1)
     for t in range(4, len(frames)):
         assert (tracks.masks[t, 0] & on_finger[t]).sum() == 0, t
-        assert _iou(tracks.masks[t, 0], truths[t]) > 0.8, t
+        assert mask_iou(tracks.masks[t, 0], truths[t]) > 0.8, t
 
     # held in the hand and seen nowhere else, the hand that carries it off stands for it
     def carried(t: int, frame: np.ndarray, truth: np.ndarray) -> None:
@@ -179,7 +175,7 @@ def test_a_dropped_object_is_not_tracked_onto_the_finger_that_let_it_go() -> Non
 
     frames, truths = _clip(carried)
     tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "orange"}, region=np.ones((120, 160), bool))
-    assert _iou(tracks.masks[-1, 0], truths[-1]) > 0.7
+    assert mask_iou(tracks.masks[-1, 0], truths[-1]) > 0.7
 
 
 def test_an_object_carried_half_hidden_in_the_hand_is_found_at_its_size_once_let_go() -> None:
@@ -208,7 +204,7 @@ def test_an_object_carried_half_hidden_in_the_hand_is_found_at_its_size_once_let
         frames, {0: (0, truths[0], truths[0])}, words={0: "teal"}, region=region, let_go=frozenset({0})
     )
     for t in range(8, len(frames)):
-        assert tracks.seen[t, 0] and _iou(tracks.masks[t, 0], truths[t]) > 0.8, t
+        assert tracks.seen[t, 0] and mask_iou(tracks.masks[t, 0], truths[t]) > 0.8, t
 
 
 def test_a_dropped_object_that_outran_its_track_is_found_again() -> None:
@@ -274,7 +270,7 @@ def test_a_pale_object_in_a_hands_cast_shadow_is_not_grown_into_the_shadow() -> 
     frames, truths = _clip(paint)
     region = np.ones((120, 160), bool)
     tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, region=region)
-    ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+    ious = [mask_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
     assert min(ious) > 0.7, ious
 
 
@@ -302,7 +298,7 @@ def test_a_box_the_arm_uncovers_grows_to_its_whole_top_and_no_further() -> None:
     for neighbour in (False, True):
         frames, truths = _uncovered_box_clip(neighbour)
         tracks = track_masks(frames, {0: (0, truths[0], truths[0])}, words={0: "green"}, region=region)
-        ious = [_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
+        ious = [mask_iou(tracks.masks[t, 0], truths[t]) for t in range(len(frames))]
         assert truths[0].sum() < 0.35 * truths[-1].sum()
         assert min(ious[7:]) > 0.9, (neighbour, ious)
         assert tracks.masks[-1, 0][:, 92:].sum() == 0  # a neighbour of its colour standing still stays out

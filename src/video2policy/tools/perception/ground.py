@@ -32,7 +32,7 @@ from video2policy.tools.perception.colors import (
 )
 from video2policy.tools.perception.geometry import PinholeCamera
 from video2policy.tools.perception.shapes import name_prior
-from video2policy.tools.perception.track import cast_shadow, seeded_grabcut, shadow_like
+from video2policy.tools.perception.track import border_share, cast_shadow, seeded_grabcut, shadow_like
 
 MIN_AREA_FRACTION = 0.0002
 MAX_AREA_FRACTION = 0.25
@@ -376,7 +376,7 @@ def _word_score(
             return 0.0  # scenery beyond the table (a black backdrop), not a black ball standing on it
         score *= 0.02 + on_table
     if rivals.any():
-        score *= max(0.0, 1.0 - RIVAL_PENALTY * _border_share(cand.mask, rivals, outside_hull=True))
+        score *= max(0.0, 1.0 - RIVAL_PENALTY * border_share(cand.mask, rivals, outside_hull=True))
     return score
 
 
@@ -385,23 +385,12 @@ def _at_border(cand: Candidate, shape: tuple[int, int]) -> bool:
     return x0 == 0 or y0 == 0 or x1 >= shape[1] or y1 >= shape[0]
 
 
-def _border_share(mask: np.ndarray, other: np.ndarray, outside_hull: bool = False) -> float:
-    """Share of the pixels just around `mask` that are `other`; with `outside_hull` only those outside its convex
-    hull count (a container's differently lit floor is inside it, a neighbour's face is not)."""
-    ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~mask
-    if outside_hull:
-        hull = np.zeros(mask.shape, np.uint8)
-        cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(mask)[:, ::-1].astype(np.int32)), 1)
-        ring &= ~hull.astype(bool)
-    return float((ring & other).sum() / max(ring.sum(), 1))
-
-
 def _faces(mask: np.ndarray, rivals: np.ndarray, own: np.ndarray) -> np.ndarray:
     """Regions of other named colours that are faces of this object: they touch it, and so much of their outline
     is this object's colour (outside their convex hull) that they are hardly an object of their own."""
     out = np.zeros_like(mask)
     for c in _components(binary_fill_holes(rivals)):
-        if _border_share(c.mask, mask) >= 0.1 and _border_share(c.mask, own, outside_hull=True) >= FACE_SHARE:
+        if border_share(c.mask, mask) >= 0.1 and border_share(c.mask, own, outside_hull=True) >= FACE_SHARE:
             out |= c.mask
     return out
 

@@ -288,7 +288,8 @@ def track_masks(
                 if ok and not merged:
                     area = float(mask.sum())
                     # what shows beside the hand that carries it is part of it, not all of it further away
-                    if not (k in let_go and hand_free[k] and area < ref_area and _beside_hand(mask, hand(t))):
+                    carried = k in let_go and hand_free[k] and area < ref_area
+                    if not (carried and border_share(mask, hand(t)) > HAND_RIM_SHARE):
                         ref_area = 0.8 * ref_area + 0.2 * area
                     inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
                     # learn only colours the key frame's model already finds plausible: a mask that strayed onto
@@ -313,10 +314,15 @@ def _on_skin(image_lab: np.ndarray, mask: np.ndarray) -> bool:
     return bool(mask.any()) and float(skin_like(image_lab[mask]).mean()) > SKIN_SHARE
 
 
-def _beside_hand(mask: np.ndarray, skin: np.ndarray) -> bool:
-    """Whether the hand (`skin`: pixels of skin's colour) borders the mask."""
-    rim = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~mask
-    return bool(rim.any()) and float(skin[rim].mean()) > HAND_RIM_SHARE
+def border_share(mask: np.ndarray, other: np.ndarray, outside_hull: bool = False) -> float:
+    """Share of the pixels just around `mask` that are `other`; with `outside_hull` only those outside its convex
+    hull count (a container's differently lit floor is inside it, a neighbour's face is not)."""
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~mask
+    if outside_hull:
+        hull = np.zeros(mask.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(mask)[:, ::-1].astype(np.int32)), 1)
+        ring &= ~hull.astype(bool)
+    return float((ring & other).sum() / max(ring.sum(), 1))
 
 
 def _too_large(mask: np.ndarray, hidden: np.ndarray, ref_area: float) -> bool:
