@@ -19,6 +19,9 @@
   cm off for half the clip (8.7 cm on average, right at both ends). It now rises straight above where it lay.
 - "Sliding [purple remote] to [pink mouse]": the hand moves the first object, also while it hides it. slide_to seed
   4's remote was lost under the hand as it was pushed and stayed where it was last seen, 16 cm short.
+  The mouse it pushed on, hidden under the arm, stayed where it was last seen, 4.9 cm short: it is now pushed out
+  of the remote (`contact.keep_apart`). push_with seed 11's stick, read half under the hand, ran on 3.8 cm into the
+  can it pushed; it is now set back against it.
 """
 
 from __future__ import annotations
@@ -229,7 +232,20 @@ def test_a_dropped_thing_is_carried_through_the_air_not_slid_along_the_table(tmp
 
 
 @pytest.mark.slow
-def test_a_remote_pushed_under_the_hand_moves_with_it(tmp_path_factory) -> None:
-    row, _ = _perceived("slide_to", 4, tmp_path_factory)
+def test_a_remote_pushed_under_the_hand_moves_with_it_and_pushes_the_hidden_mouse_on(tmp_path_factory) -> None:
+    row, out = _perceived("slide_to", 4, tmp_path_factory)
     remote = next(o for o in row["objects"] if o["name"] == "purple_remote")
     assert remote["last_cm"] < 3.0, remote  # 16.4 cm when it stayed where it was last seen
+    mouse = next(o for o in row["objects"] if o["name"] == "pink_mouse")
+    assert mouse["last_cm"] < 3.0, mouse  # 4.9 cm when, hidden under the arm, it stayed where it was last seen
+    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    assert any("pink mouse" in w and "pushed out of another object" in w for w in warnings), warnings
+
+
+@pytest.mark.slow
+def test_a_stick_read_on_past_the_can_it_pushes_is_set_back_against_it(tmp_path_factory) -> None:
+    row, out = _perceived("push_with", 11, tmp_path_factory)
+    stick = next(o for o in row["objects"] if o["name"] == "pink_stick")
+    assert stick["last_cm"] < 3.0, stick  # 3.8 cm when its reading, half under the hand, ran on into the can
+    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    assert any("pink stick" in w and "pushed out of another object" in w for w in warnings), warnings

@@ -35,6 +35,7 @@ from video2policy.tools.perception.caption import (
     uncovered,
 )
 from video2policy.tools.perception.colors import color_word, lab, skin_like
+from video2policy.tools.perception.contact import keep_apart
 from video2policy.tools.perception.depth import DepthFrames, Geometry, estimate_geometry, parse_intrinsics
 from video2policy.tools.perception.errors import STAGES, PerceptionError
 from video2policy.tools.perception.geometry import PinholeCamera, quat_wxyz
@@ -62,7 +63,7 @@ from video2policy.tools.perception.track import refine_mask, settle_inside, shad
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "32"
+PIPELINE_VERSION = "33"
 
 
 @dataclass
@@ -749,6 +750,13 @@ class _Run:
                     f"pose: '{labels[inner]}' moved within the footprint of '{labels[outer]}' in the last {moved} "
                     "frames (lying in it, it cannot cross its walls)"
                 )
+        if slid:
+            for name, n in keep_apart(tracks, solids, fps).items():
+                if n:
+                    self.warnings.append(
+                        f"pose: '{labels[name]}' pushed out of another object in {n} frames (solids do not pass "
+                        "through each other; the caption slides things together)"
+                    )
         for obj in named:
             track = tracks[obj.name]
             poses[obj.name] = [
