@@ -22,7 +22,7 @@ KEPT = ("hidden", "covered")  # methods of poses that only repeat the last one (
 GRID = 7  # volume samples per side of a solid's bounding box
 TOUCH = 0.001  # metres inside a solid's outer surface from which a point counts as inside it
 SIDES = 8  # horizontal directions tried for the least move that parts two solids
-PUSH_SPEED = 0.5  # m/s: hands slide things slower; a reading that jumps faster is a misread and pushes nothing
+PUSH_SPEED = 0.5  # m/s: most slides are slower; a reading that jumps faster is likelier a misread: it pushes nothing
 REACH = 0.01  # the first move tried when looking for the way out (doubled until out)
 
 
@@ -87,7 +87,7 @@ def keep_apart(tracks: dict[str, list[TrackedPose]], solids: dict[str, Solid], f
 
     Only motion seen since the frame before brings two things together (the one's step relative to the other's,
     towards it); an overlap nothing seen explains is left alone. A hidden thing a seen one ran into is pushed on,
-    unless the seen one's reading jumped faster than a hand slides things (`PUSH_SPEED`: a misread, not a push);
+    unless the seen one's reading jumped faster than most slides go (`PUSH_SPEED`: likelier a misread than a push);
     of two seen things, the one whose reading jumped further ran into the other and is set back. Either moves
     along the way they came together until they part, but never further than they closed in that frame."""
     names = list(tracks)
