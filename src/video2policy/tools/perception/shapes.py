@@ -96,10 +96,10 @@ class HeightRatio:
 # Typical proportions of things whose one view leaves the height open, as a pull on that ratio which the silhouette
 # overrides wherever it does say something clearly. An ellipsoid's silhouette fixes five of its six numbers: a
 # computer mouse is about 10-12 cm long and 3.5-4 cm tall. A long thin box seen along its length shows its top and
-# one side together, and unless their shading tells them apart (`faces.choose_height`) the silhouette splits width
-# and height at random (synthetic pens and sticks 30-69 % too low and as much too wide, or the other way round):
-# pens, pencils, markers and sticks are about as tall as wide; a fork or spoon lying on the table, curved, about
-# 0.6 of its head's width; a TV remote 2-2.3 cm thick for 4.5-5 cm wide.
+# one side together, and the silhouette alone splits width and height at random (synthetic pens and sticks 30-69 %
+# too low and as much too wide, or the other way round): pens, pencils, markers and sticks are about as tall as
+# wide; a fork or spoon lying on the table, curved, about 0.6 of its head's width; a TV remote 2-2.3 cm thick for
+# 4.5-5 cm wide. For these the ratio settles the height, not the faces' shading (`mesh.build_mesh_fit`).
 HEIGHT_RATIOS = {
     "mouse": HeightRatio(0.37),
     **dict.fromkeys(("pen", "pencil", "marker", "stick", "chopstick"), HeightRatio(1.0, across=True)),
