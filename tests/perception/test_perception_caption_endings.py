@@ -165,22 +165,30 @@ def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:
     return score_clip(clip, out), out
 
 
+def _named(row: dict, name: str) -> dict:
+    return next(o for o in row["objects"] if o["name"] == name)
+
+
+def _warnings(out: Path) -> list[str]:
+    return SceneSpec.load(out / "scene.json").provenance.warnings
+
+
 @pytest.mark.slow
 def test_garlic_thrown_into_a_bowl_ends_inside_it(tmp_path_factory) -> None:
     row, out = _perceived("throw_into", 7, tmp_path_factory)
-    garlic = next(o for o in row["objects"] if o["name"] == "garlic")
+    garlic = _named(row, "garlic")
     assert garlic["last_cm"] < 3.0, garlic
     assert garlic["segment_iou"] >= 0.5, garlic
-    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    warnings = _warnings(out)
     assert any("garlic" in w and "inside its container" in w for w in warnings), warnings
 
 
 @pytest.mark.slow
 def test_garlic_lying_behind_its_bowls_near_wall_is_found_and_placed_there(tmp_path_factory) -> None:
     row, out = _perceived("throw_into", 16, tmp_path_factory)
-    garlic = next(o for o in row["objects"] if o["name"] == "garlic")
+    garlic = _named(row, "garlic")
     assert garlic["last_cm"] < 2.0, garlic
-    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    warnings = _warnings(out)
     assert any("garlic" in w and "found inside its container" in w for w in warnings), warnings
 
 
@@ -197,7 +205,7 @@ def test_garlic_lying_behind_its_bowls_near_wall_is_found_and_placed_there(tmp_p
 )
 def test_a_thing_lifted_up_stays_in_the_air(seed: int, name: str, tmp_path_factory) -> None:
     row, out = _perceived("lift_up", seed, tmp_path_factory)
-    lifted = next(o for o in row["objects"] if o["name"] == name)
+    lifted = _named(row, name)
     assert lifted["last_cm"] < 3.0, lifted
     assert SceneSpec.load(out / "scene.json").object(name).last.position[2] > 0.1  # in the air
 
@@ -205,7 +213,7 @@ def test_a_thing_lifted_up_stays_in_the_air(seed: int, name: str, tmp_path_facto
 @pytest.mark.slow
 def test_a_fork_lost_over_its_container_ends_inside_it(tmp_path_factory) -> None:
     row, out = _perceived("insert", 4, tmp_path_factory)
-    fork = next(o for o in row["objects"] if o["name"] == "purple_fork")
+    fork = _named(row, "purple_fork")
     assert fork["last_cm"] < 3.0, fork
     scene = SceneSpec.load(out / "scene.json")
     assert scene.object("purple_fork").last.position[2] < 0.02  # lying, not floating
@@ -217,16 +225,16 @@ def test_a_ball_being_covered_stays_where_it_was(tmp_path_factory) -> None:
     # cover seed 6: the yellow ball's mask took the orange cup's rim as the cup came down over it, and the ball was
     # read as lifted with the cup, 6.5 cm off at the end
     row, out = _perceived("cover", 6, tmp_path_factory)
-    ball = next(o for o in row["objects"] if o["name"] == "yellow_ball")
+    ball = _named(row, "yellow_ball")
     assert ball["last_cm"] < 3.0, ball
-    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    warnings = _warnings(out)
     assert any("yellow ball" in w and "covers or uncovers" in w for w in warnings), warnings
 
 
 @pytest.mark.slow
 def test_a_dropped_thing_is_carried_through_the_air_not_slid_along_the_table(tmp_path_factory) -> None:
     row, _ = _perceived("drop_in_front_of", 15, tmp_path_factory)
-    stone = next(o for o in row["objects"] if o["name"] == "teal_stone")
+    stone = _named(row, "teal_stone")
     assert stone["track_cm"] < 3.0, stone  # 8.7 cm when it read as sliding away
     assert max(stone["first_cm"], stone["last_cm"]) < 3.0, stone
 
@@ -234,18 +242,18 @@ def test_a_dropped_thing_is_carried_through_the_air_not_slid_along_the_table(tmp
 @pytest.mark.slow
 def test_a_remote_pushed_under_the_hand_moves_with_it_and_pushes_the_hidden_mouse_on(tmp_path_factory) -> None:
     row, out = _perceived("slide_to", 4, tmp_path_factory)
-    remote = next(o for o in row["objects"] if o["name"] == "purple_remote")
+    remote = _named(row, "purple_remote")
     assert remote["last_cm"] < 3.0, remote  # 16.4 cm when it stayed where it was last seen
-    mouse = next(o for o in row["objects"] if o["name"] == "pink_mouse")
+    mouse = _named(row, "pink_mouse")
     assert mouse["last_cm"] < 3.0, mouse  # 4.9 cm when, hidden under the arm, it stayed where it was last seen
-    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    warnings = _warnings(out)
     assert any("pink mouse" in w and "pushed out of another object" in w for w in warnings), warnings
 
 
 @pytest.mark.slow
 def test_a_stick_read_on_past_the_can_it_pushes_is_set_back_against_it(tmp_path_factory) -> None:
     row, out = _perceived("push_with", 11, tmp_path_factory)
-    stick = next(o for o in row["objects"] if o["name"] == "pink_stick")
+    stick = _named(row, "pink_stick")
     assert stick["last_cm"] < 3.0, stick  # 3.8 cm when its reading, half under the hand, ran on into the can
-    warnings = SceneSpec.load(out / "scene.json").provenance.warnings
+    warnings = _warnings(out)
     assert any("pink stick" in w and "pushed out of another object" in w for w in warnings), warnings
