@@ -23,6 +23,7 @@ GRID = 7  # volume samples per side of a solid's bounding box
 TOUCH = 0.001  # metres inside a solid's outer surface from which a point counts as inside it
 SIDES = 8  # horizontal directions tried for the least move that parts two solids
 PUSH_SPEED = 0.5  # m/s: most slides are slower; a reading that jumps faster is likelier a misread: it pushes nothing
+PUSHED = " (pushed apart)"  # said after a moved pose's method
 REACH = 0.01  # the first move tried when looking for the way out (doubled until out)
 
 
@@ -99,7 +100,7 @@ def keep_apart(tracks: dict[str, list[TrackedPose]], solids: dict[str, Solid], f
             if not pose.method.startswith(KEPT):
                 shift[n] = np.zeros(3)
             elif shift[n].any():
-                tracks[n][t] = replace(pose, position=pose.position + shift[n], method=pose.method + " (pushed apart)")
+                tracks[n][t] = _pushed(pose, shift[n])
                 moved[n] += 1
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -107,11 +108,15 @@ def keep_apart(tracks: dict[str, list[TrackedPose]], solids: dict[str, Solid], f
                 if gives is None:
                     continue
                 name, out = gives
-                pose = tracks[name][t]
-                tracks[name][t] = replace(pose, position=pose.position + out, method=pose.method + " (pushed apart)")
+                tracks[name][t] = _pushed(tracks[name][t], out)
                 shift[name] = shift[name] + out
                 moved[name] += 1
     return moved
+
+
+def _pushed(pose: TrackedPose, by: np.ndarray) -> TrackedPose:
+    method = pose.method if pose.method.endswith(PUSHED) else pose.method + PUSHED
+    return replace(pose, position=pose.position + by, method=method)
 
 
 def _give_way(
