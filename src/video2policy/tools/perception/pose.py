@@ -557,8 +557,7 @@ def _across(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
     """The solid moved across the image onto the mask at its distance from the camera, then fitted there with
     moving along the camera's ray costing (`ALONG_RAY`); with its IoU."""
     ys, xs = np.nonzero(mask)
-    ray = camera.rays(np.array([[xs.mean(), ys.mean()]]))[0]
-    ray = ray / np.linalg.norm(ray)
+    ray = camera.rays(np.array([[xs.mean(), ys.mean()]]))[0]  # unit
     start = solid.moved(camera.t + ray * float(np.linalg.norm(solid.position - camera.t)))
     return track_solid(start, camera, mask, ignore, along_ray=ALONG_RAY)
 
