@@ -18,7 +18,6 @@ from video2policy.tools.perception.pose import TrackedPose
 from video2policy.tools.perception.shapes import Solid
 
 PASS_THROUGH = 0.01  # metres one solid may reach into another (a fit's noise) before it counts as passing through
-KEPT = ("hidden", "covered")  # methods of poses that only repeat the last one (nothing seen moves them)
 GRID = 7  # volume samples per side of a solid's bounding box
 TOUCH = 0.001  # metres inside a solid's outer surface from which a point counts as inside it
 SIDES = 8  # horizontal directions tried for the least move that parts two solids
@@ -97,7 +96,7 @@ def keep_apart(tracks: dict[str, list[TrackedPose]], solids: dict[str, Solid], f
     for t in range(1, len(tracks[names[0]])):
         for n in names:
             pose = tracks[n][t]
-            if not pose.method.startswith(KEPT):
+            if not pose.kept:
                 shift[n] = np.zeros(3)
             elif shift[n].any():
                 tracks[n][t] = _pushed(pose, shift[n])
@@ -131,7 +130,7 @@ def _give_way(
     closed = float(np.linalg.norm(closing))
     if closed < 1e-3 or closing @ (pb.position - pa.position) <= 0:
         return None  # no motion seen brought them together
-    hidden_a, hidden_b = (p.method.startswith(KEPT) for p in (pa, pb))
+    hidden_a, hidden_b = pa.kept, pb.kept
     if (hidden_a and hidden_b) or ((hidden_a or hidden_b) and closed > max_push):
         return None
     ba = Body.of(solids[a].moved(pa.position, pa.rotation))

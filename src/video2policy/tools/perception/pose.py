@@ -65,12 +65,20 @@ COVER_REACH = 0.5  # a cover landing within this share of its width from what it
 INSIDE_CONFIDENCE = 0.3  # a final pose put inside its container by the caption, not by its masks
 
 
+HIDDEN_METHOD, COVERED_METHOD = "hidden", "covered"  # poses that repeat the last one: nothing seen placed them
+
+
 @dataclass
 class TrackedPose:
     position: np.ndarray
     rotation: np.ndarray
     confidence: float
     method: str
+
+    @property
+    def kept(self) -> bool:
+        """Whether this pose only repeats the last one (the object hidden or covered; nothing seen moves it)."""
+        return self.method.startswith((HIDDEN_METHOD, COVERED_METHOD))
 
 
 def icp_refine(solid: Solid, points: np.ndarray, camera: PinholeCamera, iterations: int = 12) -> tuple[Solid, float]:
@@ -209,7 +217,7 @@ def track_poses(
                     current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "carried under the hand"
                 )
             elif not seen[t] or not masks[t].any():
-                out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "hidden")
+                out[t] = TrackedPose(current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, HIDDEN_METHOD)
             else:
                 ign = ignore(t)
                 resting, iou_r = track_solid(current, camera, masks[t], ign, max_step=step, on_table=True)
@@ -312,7 +320,7 @@ def track_poses(
                         lifted = aloft
                     elif covered:  # nothing moves it there, and what its colour shows elsewhere is not it
                         out[t] = TrackedPose(
-                            current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, "covered"
+                            current.position.copy(), current.rotation.copy(), HIDDEN_CONFIDENCE, COVERED_METHOD
                         )
                         if progress:
                             progress(1)
