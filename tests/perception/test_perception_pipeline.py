@@ -131,6 +131,7 @@ def test_an_object_found_as_a_sliver_at_the_start_is_taken_where_the_last_frame_
     from video2policy.tools.perception.pipeline import _prefer_unhidden
 
     h, w = 240, 320
+    frames = np.zeros((10, h, w, 3), np.uint8)
 
     def seen(y0: int, y1: int, x0: int, x1: int) -> Grounding:
         mask = np.zeros((h, w), bool)
@@ -141,15 +142,23 @@ def test_an_object_found_as_a_sliver_at_the_start_is_taken_where_the_last_frame_
     asked, last = [], seen(100, 115, 120, 135)  # 225 pixels in the last frame
 
     def ground_at(t: int, objects: list[NamedObject], taken: list[np.ndarray]) -> tuple[dict, dict]:
-        asked.append((t, [o.name for o in objects]))
+        asked.append((t, [o.name for o in objects], len(taken)))
         return {"green_block": last}, {}
 
-    # 15 pixels past the cup's rim at the start: the block is taken from the last frame, the cup is not asked for
+    # 15 pixels past the cup's rim at the start; the cup, lifted off it, has left its place (its pixels changed)
+    frames[-1, 80:130, 40:90] = 200
     found = {"green_block": (0, seen(100, 103, 50, 55)), "purple_cup": (0, seen(80, 130, 40, 90))}
-    assert _prefer_unhidden(10, (h, w), named, found, ground_at) == {"green_block"}
-    assert asked == [(9, ["green_block"])]
+    assert _prefer_unhidden(frames, named, found, ground_at) == {"green_block"}
+    assert asked == [(9, ["green_block"], 0)]  # the cup is not asked for, and its first place is not taken
     assert found["green_block"][0] == 9 and found["green_block"][1].mask.sum() == 225 and found["purple_cup"][0] == 0
     # a last-frame view not several times larger is no fuller view: the first frame's stays
     last = seen(100, 110, 120, 132)  # 120 pixels against 50
     found = {"green_block": (0, seen(100, 105, 50, 60)), "purple_cup": (0, seen(80, 130, 40, 90))}
-    assert _prefer_unhidden(10, (h, w), named, found, ground_at) == set() and found["green_block"][0] == 0
+    assert _prefer_unhidden(frames, named, found, ground_at) == set() and found["green_block"][0] == 0
+    # synthetic throw_into 15: the garlic, a sliver in the hand at the start, was grounded on the whole bowl it lies
+    # in at the end (42.8 cm off at the start, sized like the bowl); a place that looks the same at the end is taken
+    frames[-1] = frames[0]
+    asked.clear()
+    found = {"green_block": (0, seen(100, 103, 50, 55)), "purple_cup": (0, seen(80, 130, 40, 90))}
+    _prefer_unhidden(frames, named, found, ground_at)
+    assert asked == [(9, ["green_block"], 1)]

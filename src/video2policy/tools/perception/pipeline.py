@@ -50,6 +50,7 @@ from video2policy.tools.perception.ground import (
     joined_parts,
     lit_highlights,
     parse_hint,
+    person_arm,
     table_region,
     word_of,
 )
@@ -59,11 +60,18 @@ from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
 from video2policy.tools.perception.tipped import refit_tipped_box
-from video2policy.tools.perception.track import refine_mask, settle_inside, shadow_like, track_masks
+from video2policy.tools.perception.track import (
+    STATIC_DIFF,
+    STATIC_SHARE,
+    refine_mask,
+    settle_inside,
+    shadow_like,
+    track_masks,
+)
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "34"
+PIPELINE_VERSION = "35"
 
 
 @dataclass
@@ -385,7 +393,7 @@ class _Run:
         for obj in named:
             if obj.name not in found:
                 raise PerceptionError("ground", obj.name, f"'{obj.label}' not found: {why.get(obj.name, 'no match')}")
-        slivers = _prefer_unhidden(len(clip), clip.frames[0].shape[:2], named, found, ground_at)
+        slivers = _prefer_unhidden(clip.frames, named, found, ground_at)
         objects, arrays = {}, {}
         for obj in named:
             t, g = found[obj.name]
@@ -875,8 +883,7 @@ class _Run:
 
 
 def _prefer_unhidden(
-    T: int,
-    shape: tuple[int, int],
+    frames: np.ndarray,
     named: list[NamedObject],
     found: dict[str, tuple[int, Grounding]],
     ground_at: Callable[[int, list[NamedObject], list[np.ndarray]], tuple[dict, dict]],
@@ -884,16 +891,30 @@ def _prefer_unhidden(
     """Objects found in the first frame as a mere sliver (a block under a cup shows a few pixels of its colour past
     the rim) are looked for in the last frame too; a view there several times larger replaces it in `found`, as for
     an object hidden at the start (its mesh and poses come from the frame that shows it). Returns those names.
-    Only objects grounded in the last frame are taken there: a cup lifted off the block has left its first place."""
-    h, w = shape
+    Taken there are the objects grounded in the last frame and those whose first-frame region looks the same in
+    the last (`_still_there`): a cup lifted off the block has left its first place, a bowl the garlic was thrown
+    into has not (the garlic was grounded on the whole bowl)."""
+    T, h, w = frames.shape[:3]
     slivers = [o for o in named if found[o.name][0] == 0 and found[o.name][1].mask.sum() < SLIVER_AREA * h * w]
     if T < 2 or not slivers:
         return set()
-    hits, _ = ground_at(T - 1, slivers, [g.mask for t, g in found.values() if t == T - 1])
+    names = {o.name for o in slivers}
+    taken = [
+        g.mask
+        for name, (t, g) in found.items()
+        if t == T - 1 or (name not in names and _still_there(frames[0], frames[-1], g.mask))
+    ]
+    hits, _ = ground_at(T - 1, slivers, taken)
     replaced = {name for name, g in hits.items() if g.mask.sum() >= UNHIDDEN_RATIO * found[name][1].mask.sum()}
     for name in replaced:
         found[name] = (T - 1, hits[name])
     return replaced
+
+
+def _still_there(first: np.ndarray, last: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether most of a region found in the first frame looks the same in the last: what stood there still does."""
+    same = np.abs(last.astype(np.int16) - first.astype(np.int16)).max(axis=-1) < STATIC_DIFF
+    return bool(mask.any()) and float(same[mask].mean()) >= STATIC_SHARE
 
 
 MIN_TABLE_FRACTION = 0.01  # of the image: below this the depth frame cannot anchor grounding
@@ -950,7 +971,10 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
                 keep[i] = x == 0 or y == 0 or x + bw >= w or y + bh >= h  # the arm enters from the border
                 # ... or is cut from it where it lingers (the median background there is the arm itself)
                 keep[i] |= stats[i, 4] >= ARM_MIN_AREA * h * w and skin[i] > SKIN_SHARE * stats[i, 4]
-            cache[t] = cv2.dilate(keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            # a dark arm on a cream table reads as the table's shadow: skin's colour reaching in from the border
+            # is the arm all the same
+            arm = person_arm(frame_lab) & ~masks[t].any(axis=0)
+            cache[t] = cv2.dilate((keep[labels] | arm).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         return cache[t]
 
     def ignore(t: int, k: int) -> np.ndarray:

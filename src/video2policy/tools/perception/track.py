@@ -52,6 +52,7 @@ MIN_INSIDE_PIXELS = 10  # ... and never fewer pixels than this,
 PARTIAL_MODEL_FIT = 0.3  # ... and its key frame's colour model (not its colour word) must find it this plausible
 REVEAL_REACH = 1.0  # something hid an object's neighbourhood at its key frame up to this many times its size away
 HAND_RIM_SHARE = 0.2  # a mask whose rim is this share of skin's colour borders the hand
+HAND_OVER_END = 4  # last frames in which the hand, come back over the container, may hide what was thrown in
 
 
 @dataclass
@@ -400,9 +401,13 @@ def settle_inside(
     container's, about its size there (`area_scale`: its apparent area at the container over that at its key
     frame, from their distances to the camera), or a sliver of it down to `WALL_HIDDEN_FRACTION` of that size
     (lying behind the near wall) that its key frame's colours explain. From the last frame back, while it lies
-    still, the found region replaces the track. A container the hand hides (lost, its mask propagated) still
-    outlines where it stands. Returns the number of frames replaced (0 when the track ended inside, or nothing was
-    found).
+    still, the found region replaces the track. The hand often comes back over the container at the very end: up
+    to `HAND_OVER_END` last frames in which nothing is found count as hiding it there when skin's colour covers
+    the region found just before (marked unseen, the region kept); the frame before them may show only part of it
+    (within what shows a frame earlier, and smaller): it is taken as partly hidden, with the earlier frame's
+    region (a sliver beside the fingers fits the thing anywhere along it). A container the hand hides (lost, its mask
+    propagated) still outlines where it stands. Returns the number of frames replaced (0 when the track ended
+    inside, or nothing was found).
     """
     words = words or {}
     T = len(frames)
@@ -415,7 +420,7 @@ def settle_inside(
     def about_its_size(area: float) -> bool:
         return LOST_FRACTION * ref_area <= area <= AREA_RANGE[1] * ref_area
 
-    later, replaced = None, 0
+    later, replaced, covered = None, 0, []
     for t in range(T - 1, -1, -1):
         container = tracks.masks[t, outer]
         if container.sum() < 20:  # hidden, its propagated mask still outlines it: it stays where it stood
@@ -423,9 +428,10 @@ def settle_inside(
         hull = outline(container)
         current = tracks.masks[t, inner]
         inside = mostly_within(current, hull)
-        if later is None and tracks.seen[t, inner] and about_its_size(current.sum()) and inside:
-            return 0  # the track ends inside, about the object's size: nothing to mend
         image_lab = lab(frames[t])
+        ends_inside = tracks.seen[t, inner] and about_its_size(current.sum()) and inside
+        if later is None and ends_inside and not _on_skin(image_lab, current):
+            return 0  # the track ends inside, about the object's size, not on the hand: nothing to mend
         p_in = _colour_fit(model_in, image_lab, words.get(inner))
         fits = hull & (p_in > INSIDE_PROBABILITY) & (p_in > model_out.probability(image_lab))
         fits = opened(fits).astype(np.uint8)
@@ -440,8 +446,10 @@ def settle_inside(
             # the hand's skin, which lingers over the container
             if area < LOST_FRACTION * ref_area and model_in.probability(image_lab[region]).mean() < PARTIAL_MODEL_FIT:
                 continue
-            if later is not None:  # still lying where it was found in the later frame
-                score = float((region & later).sum() / (region | later).sum())
+            if later is not None:  # still lying where it was found in the later frame, which may show only part
+                # of it if the hand hid it right after: then what shows there must lie within what shows here
+                partial = bool(covered) and replaced == 1
+                score = float((region & later).sum() / (later if partial else region | later).sum())
                 if score < 0.5:
                     continue
             else:
@@ -449,15 +457,31 @@ def settle_inside(
             if score > best_score:
                 best, best_score = region, score
         if best is None:
+            if later is None and len(covered) < HAND_OVER_END:
+                covered.append(t)  # the hand may be over it: judged once it is found in an earlier frame
+                continue
             break
-        later = binary_fill_holes(best)
+        found = binary_fill_holes(best)
+        if later is None and covered:
+            if not all(_on_skin(lab(frames[s]), found) for s in covered):
+                break  # not the hand over it: it ended elsewhere
+            for s in covered:
+                tracks.masks[s, inner], tracks.seen[s, inner], tracks.confidence[s, inner] = found, False, 0.0
+                tracks.masks[s, outer] &= ~found
+        later = found
         tracks.masks[t, inner], tracks.seen[t, inner], tracks.confidence[t, inner] = later, True, 1.0
         tracks.masks[t, outer] &= ~later  # the container's outline filled over it
         replaced += 1
+    if covered and replaced > 1:  # the frame before the hand hid it showing only part of it: partly hidden already
+        t1 = covered[-1] - 1
+        fuller = tracks.masks[t1 - 1, inner].copy()
+        if tracks.masks[t1, inner].sum() < AREA_RANGE[0] * fuller.sum():
+            for s in (t1, *covered):
+                tracks.masks[s, inner], tracks.seen[s, inner], tracks.confidence[s, inner] = fuller, False, 0.0
     if replaced:
-        tracks.notes.append(
-            f"object {inner}: found inside its container in the last {replaced} frames (the caption puts it there)"
-        )
+        when = f"{replaced} frames before the last {len(covered)} (the hand over it)" if covered else ""
+        when = when or f"last {replaced} frames"
+        tracks.notes.append(f"object {inner}: found inside its container in the {when} (the caption puts it there)")
     return replaced
 
 
