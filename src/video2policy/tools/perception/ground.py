@@ -312,10 +312,12 @@ def ground_objects(
 ARM_MIN_AREA = 0.003  # share of the image: a skin-coloured region entering from the frame's edge this large is an arm
 
 
-def person_arm(image_lab: np.ndarray) -> np.ndarray:
-    """Skin-coloured regions that enter the frame from its edge (`colors.skin_like`): the person's hand and arm."""
+def person_arm(image_lab: np.ndarray, skin: np.ndarray | None = None) -> np.ndarray:
+    """Skin-coloured regions that enter the frame from its edge (`colors.skin_like`, or `skin` where the caller
+    already has it): the person's hand and arm."""
     h, w = image_lab.shape[:2]
-    skin = cv2.morphologyEx(skin_like(image_lab).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    skin = skin_like(image_lab) if skin is None else skin
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(skin)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     keep = [i for i in edge if i > 0 and stats[i, cv2.CC_STAT_AREA] >= ARM_MIN_AREA * h * w]

@@ -61,12 +61,12 @@ from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
 from video2policy.tools.perception.tipped import refit_tipped_box
 from video2policy.tools.perception.track import (
-    STATIC_DIFF,
     STATIC_SHARE,
     refine_mask,
     settle_inside,
     shadow_like,
     track_masks,
+    unchanged,
 )
 from video2policy.tools.perception.video import Clip, load_video
 
@@ -891,30 +891,25 @@ def _prefer_unhidden(
     """Objects found in the first frame as a mere sliver (a block under a cup shows a few pixels of its colour past
     the rim) are looked for in the last frame too; a view there several times larger replaces it in `found`, as for
     an object hidden at the start (its mesh and poses come from the frame that shows it). Returns those names.
-    Taken there are the objects grounded in the last frame and those whose first-frame region looks the same in
-    the last (`_still_there`): a cup lifted off the block has left its first place, a bowl the garlic was thrown
-    into has not (the garlic was grounded on the whole bowl)."""
+    Taken there are the objects grounded in the last frame and those whose first-frame region mostly
+    (`STATIC_SHARE`) looks the same in the last: a cup lifted off the block has left its first place, a bowl the
+    garlic was thrown into has not (the garlic was grounded on the whole bowl)."""
     T, h, w = frames.shape[:3]
     slivers = [o for o in named if found[o.name][0] == 0 and found[o.name][1].mask.sum() < SLIVER_AREA * h * w]
     if T < 2 or not slivers:
         return set()
     names = {o.name for o in slivers}
-    taken = [
-        g.mask
-        for name, (t, g) in found.items()
-        if t == T - 1 or (name not in names and _still_there(frames[0], frames[-1], g.mask))
-    ]
+    same = unchanged(frames[-1], frames[0])
+
+    def still_there(mask: np.ndarray) -> bool:
+        return bool(mask.any()) and float(same[mask].mean()) >= STATIC_SHARE
+
+    taken = [g.mask for name, (t, g) in found.items() if t == T - 1 or (name not in names and still_there(g.mask))]
     hits, _ = ground_at(T - 1, slivers, taken)
     replaced = {name for name, g in hits.items() if g.mask.sum() >= UNHIDDEN_RATIO * found[name][1].mask.sum()}
     for name in replaced:
         found[name] = (T - 1, hits[name])
     return replaced
-
-
-def _still_there(first: np.ndarray, last: np.ndarray, mask: np.ndarray) -> bool:
-    """Whether most of a region found in the first frame looks the same in the last: what stood there still does."""
-    same = np.abs(last.astype(np.int16) - first.astype(np.int16)).max(axis=-1) < STATIC_DIFF
-    return bool(mask.any()) and float(same[mask].mean()) >= STATIC_SHARE
 
 
 MIN_TABLE_FRACTION = 0.01  # of the image: below this the depth frame cannot anchor grounding
@@ -965,7 +960,8 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
             n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
             h, w = fg.shape
             keep = np.zeros(n, bool)
-            skin = np.bincount(labels.ravel(), weights=skin_like(frame_lab).ravel(), minlength=n)
+            skin_px = skin_like(frame_lab)
+            skin = np.bincount(labels.ravel(), weights=skin_px.ravel(), minlength=n)
             for i in range(1, n):
                 x, y, bw, bh = stats[i, :4]
                 keep[i] = x == 0 or y == 0 or x + bw >= w or y + bh >= h  # the arm enters from the border
@@ -973,7 +969,7 @@ def _ignore_fn(clip: Clip, masks: np.ndarray) -> Callable[[int, int], np.ndarray
                 keep[i] |= stats[i, 4] >= ARM_MIN_AREA * h * w and skin[i] > SKIN_SHARE * stats[i, 4]
             # a dark arm on a cream table reads as the table's shadow: skin's colour reaching in from the border
             # is the arm all the same
-            arm = person_arm(frame_lab) & ~masks[t].any(axis=0)
+            arm = person_arm(frame_lab, skin_px) & ~masks[t].any(axis=0)
             cache[t] = cv2.dilate((keep[labels] | arm).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         return cache[t]
 

@@ -420,7 +420,8 @@ def settle_inside(
     def about_its_size(area: float) -> bool:
         return LOST_FRACTION * ref_area <= area <= AREA_RANGE[1] * ref_area
 
-    later, replaced, covered = None, 0, []
+    later, replaced = None, 0
+    covered: dict[int, np.ndarray] = {}  # last frames that showed nothing -> their Lab image
     for t in range(T - 1, -1, -1):
         container = tracks.masks[t, outer]
         if container.sum() < 20:  # hidden, its propagated mask still outlines it: it stays where it stood
@@ -437,6 +438,9 @@ def settle_inside(
         fits = opened(fits).astype(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(fits)
         best, best_score = None, 0.0
+        # just before the hand hid it, the later frame may show only part of it: what shows there must lie within
+        # what shows here
+        partial = bool(covered) and replaced == 1
         for i in range(1, n):
             area = stats[i, cv2.CC_STAT_AREA]
             if not max(MIN_INSIDE_PIXELS, WALL_HIDDEN_FRACTION * ref_area) <= area <= AREA_RANGE[1] * ref_area:
@@ -446,9 +450,7 @@ def settle_inside(
             # the hand's skin, which lingers over the container
             if area < LOST_FRACTION * ref_area and model_in.probability(image_lab[region]).mean() < PARTIAL_MODEL_FIT:
                 continue
-            if later is not None:  # still lying where it was found in the later frame, which may show only part
-                # of it if the hand hid it right after: then what shows there must lie within what shows here
-                partial = bool(covered) and replaced == 1
+            if later is not None:  # still lying where it was found in the later frame
                 score = float((region & later).sum() / (later if partial else region | later).sum())
                 if score < 0.5:
                     continue
@@ -458,12 +460,12 @@ def settle_inside(
                 best, best_score = region, score
         if best is None:
             if later is None and len(covered) < HAND_OVER_END:
-                covered.append(t)  # the hand may be over it: judged once it is found in an earlier frame
+                covered[t] = image_lab  # the hand may be over it: judged once it is found in an earlier frame
                 continue
             break
         found = binary_fill_holes(best)
         if later is None and covered:
-            if not all(_on_skin(lab(frames[s]), found) for s in covered):
+            if not all(_on_skin(s_lab, found) for s_lab in covered.values()):
                 break  # not the hand over it: it ended elsewhere
             for s in covered:
                 tracks.masks[s, inner], tracks.seen[s, inner], tracks.confidence[s, inner] = found, False, 0.0
@@ -473,14 +475,17 @@ def settle_inside(
         tracks.masks[t, outer] &= ~later  # the container's outline filled over it
         replaced += 1
     if covered and replaced > 1:  # the frame before the hand hid it showing only part of it: partly hidden already
-        t1 = covered[-1] - 1
+        t1 = min(covered) - 1
         fuller = tracks.masks[t1 - 1, inner].copy()
         if tracks.masks[t1, inner].sum() < AREA_RANGE[0] * fuller.sum():
             for s in (t1, *covered):
                 tracks.masks[s, inner], tracks.seen[s, inner], tracks.confidence[s, inner] = fuller, False, 0.0
     if replaced:
-        when = f"{replaced} frames before the last {len(covered)} (the hand over it)" if covered else ""
-        when = when or f"last {replaced} frames"
+        when = (
+            f"{replaced} frames before the last {len(covered)} (the hand over it)"
+            if covered
+            else f"last {replaced} frames"
+        )
         tracks.notes.append(f"object {inner}: found inside its container in the {when} (the caption puts it there)")
     return replaced
 
@@ -537,10 +542,15 @@ def _segment_near(
     return refine_mask(image, mask, allowed=allowed), True
 
 
+def unchanged(image: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Pixels whose RGB differs by less than `STATIC_DIFF` between two frames."""
+    return np.abs(image.astype(np.int16) - other.astype(np.int16)).max(axis=-1) < STATIC_DIFF
+
+
 def _scenery(image: np.ndarray, key_image: np.ndarray, key_mask: np.ndarray) -> np.ndarray:
     """Pixels unchanged since the key frame and off the object there: what was already there besides the object
     (a backdrop of its colour, a twin standing still) cannot be the object that moved."""
-    same = np.abs(image.astype(np.int16) - key_image.astype(np.int16)).max(axis=-1) < STATIC_DIFF
+    same = unchanged(image, key_image)
     own = cv2.dilate(key_mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     return same & ~own
 
