@@ -40,11 +40,13 @@ from video2policy.tools.perception.caption import (
     dropped,
     held_up,
     on_table_throughout,
+    openings,
     parse_objects,
     put_into,
     stays_put,
     uncovered,
 )
+from video2policy.tools.perception.hollow import wall_thickness
 
 
 @pytest.mark.parametrize(
@@ -158,14 +160,31 @@ def test_the_caption_says_which_object_is_hidden_at_the_start(caption: str, expe
     assert uncovered(caption, parse_objects(caption)) == expected
 
 
+@pytest.mark.parametrize(
+    ("caption", "objects", "expected"),
+    [
+        ("Throwing [garlic] into [bowl]", None, {"bowl": "top"}),
+        ("Putting [plush toy] into [bin]", None, {"bin": "top"}),
+        ("Covering [ball] with [cup]", None, {"cup": "bottom"}),
+        ("Uncovering [ball]", ["ball", "cup"], {"cup": "bottom"}),
+        ("Uncovering [ball]", ["ball", "cup", "plate"], {}),  # which one hid it is not said
+        ("Pushing [cup] from left to right", None, {}),
+        ("Dropping [stone] in front of [mug]", None, {}),
+    ],
+)
+def test_the_caption_says_which_object_is_open_and_on_which_side(caption: str, objects, expected) -> None:
+    assert openings(caption, parse_objects(caption, objects)) == expected
+
+
 def _perceived(family: str, seed: int, tmp_path_factory) -> tuple[dict, Path]:
     from video2policy.plugins import load_behaviors
     from video2policy.plugins.synth import synthesize
 
     clip = tmp_path_factory.mktemp(f"{family}{seed}")
-    synthesize(load_behaviors().get(family), seed, clip, masks=True)
+    behavior = load_behaviors().get(family)
+    synthesize(behavior, seed, clip, masks=True)
     out = tmp_path_factory.mktemp("perceived")
-    return score_clip(clip, out), out
+    return score_clip(clip, out, behavior), out
 
 
 def _named(row: dict, name: str) -> dict:
@@ -184,6 +203,8 @@ def test_garlic_thrown_into_a_bowl_ends_inside_it(tmp_path_factory) -> None:
     assert garlic["segment_iou"] >= 0.5, garlic
     warnings = _warnings(out)
     assert any("garlic" in w and "inside its container" in w for w in warnings), warnings
+    # in the simulator it lies on the open bowl's floor: nothing is pushed apart and the ground truth sees it inside
+    assert row["replay"]["last_cm"] < 0.5 and row["replay"]["success"], row["replay"]
 
 
 @pytest.mark.slow
@@ -232,6 +253,11 @@ def test_a_fork_lost_over_its_container_ends_inside_it(tmp_path_factory) -> None
     scene = SceneSpec.load(out / "scene.json")
     assert scene.object("purple_fork").last.position[2] < 0.02  # lying, not floating
     assert any("put inside" in w and "caption" in w for w in scene.provenance.warnings), scene.provenance.warnings
+    # on the open container's floor, not on the table through it (6 mm lower without the floor)
+    fork, box = scene.object("purple_fork"), scene.object("pink_container")
+    floor = box.last.position[2] - box.size[2] / 2 + wall_thickness(box.size)
+    assert abs(fork.last.position[2] - fork.size[2] / 2 - floor) < 0.002, (fork.last.position, floor)
+    assert row["replay"]["last_cm"] < 0.5 and row["replay"]["success"], row["replay"]
 
 
 @pytest.mark.slow
@@ -243,6 +269,8 @@ def test_a_ball_being_covered_stays_where_it_was(tmp_path_factory) -> None:
     assert ball["last_cm"] < 3.0, ball
     warnings = _warnings(out)
     assert any("yellow ball" in w and "covers or uncovers" in w for w in warnings), warnings
+    # the cup, open at the bottom, covers the ball in the simulator too (a solid one stood on it and slid off)
+    assert row["replay"]["last_cm"] < 0.5 and row["replay"]["success"], row["replay"]
 
 
 @pytest.mark.slow

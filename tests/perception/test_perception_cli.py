@@ -152,3 +152,5 @@ def test_bench_perception_runs_the_seeds_asked_for(tmp_path: Path) -> None:
     result = json.loads(done.stdout.splitlines()[-1])
     assert [(r["family"], r["seed"]) for r in result["rows"]] == [("tip_over", 7)]
     assert (tmp_path / "tip_over" / "7" / "gt.json").is_file() and result["summary"]["clips"] == 1
+    # each clip is replayed in the simulator and checked with its family's ground truth
+    assert isinstance(result["rows"][0]["replay"]["success"], bool) and result["summary"]["replay"]["clips"] == 1

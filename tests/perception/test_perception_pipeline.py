@@ -72,6 +72,9 @@ def test_benchmark_scoring_on_the_same_clip(clip: Path, perceived) -> None:
     tracks = [o["track_cm"] for o in row["objects"]]
     assert summary["median_track_cm"] == pytest.approx(np.median(tracks), abs=0.01)
     assert summary["mean_track_cm"] == pytest.approx(np.mean(tracks), abs=0.01)
+    # replayed in the simulator: the scene stands as perceived at the start; no behavior given, no success checked
+    assert row["replay"]["first_cm"] < 1.0 and row["replay"]["success"] is None, row["replay"]
+    assert summary["replay"]["moved"]["first"] == 0 and summary["replay"]["success"] is None
 
 
 def test_rerun_resumes_from_the_stage_cache(clip: Path, perceived, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The real clips in ../shared/data/real (skipped where absent): a plausible scene or a clear per-stage failure.
 
 Plausible: the named objects found, sizes within a factor of 2 of the real ones (that folder's README), and for
-the RGB-D clip the plush toy ending inside the bin.
+the RGB-D clip the plush toy ending inside the bin, also once the scene is replayed in the simulator.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from video2policy.tools.perception import PerceptionError, perceive
+from video2policy.tools.sim.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
@@ -45,6 +46,11 @@ def test_plush_into_bin_with_depth(tmp_path: Path) -> None:
     assert (offset <= half).all(), (plush.last.position, bin_.last.position, bin_.size)
     assert np.linalg.norm(np.subtract(plush.first.position[:2], plush.last.position[:2])) > 0.15  # it moved
     assert scene.camera.intrinsics_source == "given"
+    # in the simulator the toy sits in the open bin, not on top of it (a solid bin held it above its rim)
+    settled = replay(scene, tmp_path).settled["last"]
+    toy, tub = settled["plush_toy"][:3], settled["bin"][:3]
+    assert (np.abs(toy[:2] - tub[:2]) <= np.array(bin_.size[:2]) / 2).all(), (toy, tub)
+    assert toy[2] - plush.size[2] / 2 < tub[2] + bin_.size[2] / 2, (toy, tub)
 
 
 def test_cups_shell_game_without_depth(tmp_path: Path) -> None:

@@ -23,8 +23,9 @@ from video2policy.tools.perception.ground import (
     lit_highlights,
     table_region,
 )
+from video2policy.tools.perception.hollow import wall_thickness
 from video2policy.tools.perception.mesh import build_mesh_fit, choose_kind, outline_noise
-from video2policy.tools.perception.pose import PROPPED, _landing, track_poses
+from video2policy.tools.perception.pose import PROPPED, TrackedPose, _landing, on_floor, track_poses, within_footprint
 from video2policy.tools.perception.shapes import (
     Solid,
     fit_on_table,
@@ -461,6 +462,31 @@ def test_a_pose_floating_near_the_camera_lands_where_its_ray_meets_the_table() -
     assert iou > 0.85
     assert np.degrees(np.arccos(landed.rotation[2, 2])) < 30
     assert np.linalg.norm(landed.position - propped.position) < 0.02, landed.position
+
+
+def test_a_fork_read_lying_on_the_table_inside_an_open_container_is_raised_onto_its_floor() -> None:
+    # fitted resting on the table, a fork inside a container reached through its floor (in the simulator the two
+    # were pushed apart): it rises along the camera's ray, where the image still shows it, onto the floor
+    cam = camera()
+    container = Solid("box", np.array([0.16, 0.1, 0.05]), np.array([-0.1, 0.05, 0.025]))
+    fork = Solid("box", np.array([0.1, 0.02, 0.014]), np.zeros(3))
+    holder = [TrackedPose(container.position, np.eye(3), 1.0, "silhouette")] * 3
+    track = [
+        TrackedPose(np.array([0.2, -0.1, 0.007]), np.eye(3), 1.0, "silhouette on the table"),  # not there yet
+        TrackedPose(np.array([-0.09, 0.06, 0.007]), np.eye(3), 1.0, "silhouette on the table"),
+        TrackedPose(np.array([-0.09, 0.06, 0.007]), np.eye(3), 1.0, "silhouette on the table"),
+    ]
+    before = cam.project(track[-1].position[None])[0]
+    assert on_floor(track, fork, holder, container, cam) == 2
+    wall = wall_thickness(container.size)
+    assert np.isclose(track[-1].position[2], wall + 0.007)  # resting on the floor
+    assert np.allclose(cam.project(track[-1].position[None])[0], before, atol=1e-6)  # where the image shows it
+    assert track[0].position[2] == 0.007  # outside the container: on the table
+    assert "floor" in track[-1].method
+    # inside the walls, not merely inside the outline: a fork against the wall is pulled in by the wall's thickness
+    track[-1] = TrackedPose(np.array([-0.1 + 0.08 - 0.05, 0.05, 0.013]), np.eye(3), 1.0, "silhouette")
+    assert within_footprint(track, fork, holder, container) >= 1
+    assert np.isclose(track[-1].position[0], -0.1 + 0.08 - wall - 0.05)
 
 
 def test_a_tipped_box_gets_the_depth_it_shows_lying_and_a_standing_one_keeps_its_size() -> None:

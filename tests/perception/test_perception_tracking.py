@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 
 from video2policy.scene import VideoInfo
 from video2policy.tools.perception.colors import clipped_highlight
+from video2policy.tools.perception.hollow import wall_thickness
 from video2policy.tools.perception.pipeline import _ignore_fn
 from video2policy.tools.perception.pose import (
     TrackedPose,
@@ -311,6 +312,8 @@ def _poses(positions) -> list:
 CONTAINER = Solid("box", np.array([0.16, 0.10, 0.05]), np.array([0.0, 0.0, 0.025]))
 FORK = Solid("box", np.array([0.12, 0.02, 0.014]), np.array([0.3, 0.0, 0.007]))
 CAMERA = camera()  # at (0.05, -0.45, 0.4), looking down at the table
+WALL = wall_thickness(CONTAINER.size)  # an open container's walls and floor: 6 mm
+ON_FLOOR = WALL + 0.007  # the fork's centre lying on that floor
 
 
 def _last_masks(inner_box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -329,7 +332,7 @@ def test_an_object_lost_above_its_container_ends_inside_it() -> None:
     container = _poses([CONTAINER.position] * 10)
     moved = end_inside(track, seen, FORK, container, CONTAINER, _last_masks((0, 0, 0, 0)), CAMERA)
     assert moved == 3  # the frames it was hidden in
-    assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])
+    assert np.allclose(track[-1].position, [0.0, 0.0, ON_FLOOR])
     assert track[-1].confidence < 0.5 and "caption" in track[-1].method
     assert np.allclose(track[6].position, [0.0, 0.04, 0.07])  # last seen there: left alone
 
@@ -347,7 +350,7 @@ def test_an_object_whose_mask_ends_outside_its_container_is_put_inside() -> None
     container = _poses([CONTAINER.position] * 7)
     moved = end_inside(track, np.ones(7, bool), FORK, container, CONTAINER, _last_masks((45, 55, 50, 70)), CAMERA)
     assert moved == 4
-    assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])
+    assert np.allclose(track[-1].position, [0.0, 0.0, ON_FLOOR])
 
 
 def test_an_object_seen_inside_its_containers_outline_is_left_alone() -> None:
@@ -368,7 +371,7 @@ def test_an_object_seen_inside_its_containers_outline_but_floating_lands_on_its_
     masks = _last_masks((25, 30, 25, 35))
     assert end_inside(track, np.ones(9, bool), FORK, container, CONTAINER, masks, CAMERA) == 3
     landed = track[-1].position
-    assert abs(landed[2] - 0.007) < 1e-9
+    assert abs(landed[2] - ON_FLOOR) < 1e-9
     ray = floating - CAMERA.t
     assert np.allclose(np.cross(landed - CAMERA.t, ray), 0, atol=1e-9)  # on the same camera ray, further along it
     assert np.linalg.norm(landed - CAMERA.t) > np.linalg.norm(ray)
@@ -382,16 +385,16 @@ def test_an_object_floating_over_its_container_whose_ray_meets_the_floor_far_bey
     container = _poses([CONTAINER.position] * 7)
     masks = _last_masks((25, 30, 25, 35))
     assert end_inside(track, np.ones(7, bool), FORK, container, CONTAINER, masks, CAMERA) == 3
-    assert np.allclose(track[-1].position, [0.0, 0.0, 0.007])
+    assert np.allclose(track[-1].position, [0.0, 0.0, ON_FLOOR])
 
 
 def test_a_fork_lying_in_its_container_is_pulled_within_the_containers_footprint() -> None:
     # synthetic insert 7 and 21: the walls hid part of the fork, whose pose read 3.5-4.3 cm off, through a wall;
-    # a 12 cm fork in a 16 cm container has 2 cm of room along it and 4 cm across
+    # a 12 cm fork in a 16 cm container has 2 cm of room along it and 4 cm across, less the walls' 6 mm
     track = _poses([(0.3, 0.0, 0.06)] + [(0.035, -0.045, 0.007)] * 3)
     container = _poses([CONTAINER.position] * 4)
     assert within_footprint(track, FORK, container, CONTAINER) == 3
-    assert np.allclose(track[-1].position, [0.02, -0.04, 0.007])
+    assert np.allclose(track[-1].position, [0.02 - WALL, -0.04 + WALL, 0.007])
     assert np.allclose(track[0].position, [0.3, 0.0, 0.06])  # outside: left alone
     assert "within its container" in track[-1].method
 
@@ -404,7 +407,7 @@ def test_a_fork_read_as_lying_across_a_container_too_narrow_for_it_is_turned_alo
     assert within_footprint(track, FORK, container, CONTAINER) == 2
     turned = track[-1].rotation
     assert abs(abs(turned[0, 0]) - 1.0) < 1e-9  # its length along the container's
-    assert np.allclose(track[-1].position, [0.02, 0.0, 0.007])
+    assert np.allclose(track[-1].position, [0.02 - WALL, 0.0, 0.007])
 
 
 def test_a_fork_fitting_within_its_container_is_left_alone() -> None:

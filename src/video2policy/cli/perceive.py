@@ -90,11 +90,13 @@ def perceive_cmd(
         bars.close()
     for warning in scene.provenance.warnings:
         out.warn(warning)
+    shells = scene.provenance.stages.get("assets", {}).get("open", {})
     for obj in scene.objects:
         size = " x ".join(f"{100 * v:.1f}" for v in obj.size)
         first = ", ".join(f"{100 * v:.1f}" for v in obj.first.position)
         last = ", ".join(f"{100 * v:.1f}" for v in obj.last.position)
-        out.info(f"{obj.name}: {size} cm, first ({first}) cm, last ({last}) cm")
+        shell = f", open at the {shells[obj.name]['open']}" if obj.name in shells else ""
+        out.info(f"{obj.name}: {size} cm{shell}, first ({first}) cm, last ({last}) cm")
     out.info(f"wrote {out_dir / 'scene.json'}, {out_dir / 'assets'}/ and {out_dir / 'contact_sheet.png'}")
     out.result(
         {

@@ -7,7 +7,9 @@ PerceptionError, or when its output is wrong enough that a person would call it 
 judged by people): ground — the key-frame mask overlaps the true one by IoU < 0.3; segment — median per-frame IoU
 < 0.5; mesh (shape and scale) — an axis off by more than 30 %; pose — first or last position off by more than 3 cm.
 The camera (intrinsics and pose) is given from gt.json, as a calibrated camera would be; the depth frames are not
-used.
+used. Each perceived scene is also replayed in the simulator (`sim.replay`): how far its objects move settling at
+the first and at the last frame, and the clip's behavior's ground-truth check on the end state, as perceived and
+once settled (`replay` in each row).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -28,10 +31,14 @@ from video2policy.tools.perception.pipeline import perceive
 from video2policy.tools.perception.store import StageStore
 from video2policy.tools.perception.track import mask_iou
 
+if TYPE_CHECKING:
+    from video2policy.plugins.api import Behavior
+
 FAIL_GROUND_IOU = 0.3
 FAIL_SEGMENT_IOU = 0.5
 FAIL_SIZE = 0.3
 FAIL_POSITION_CM = 3.0
+SETTLED_CM = 1.0  # replayed in the simulator, an object that moves more than this settling contradicts the scene
 JUDGED = ("ground", "segment", "mesh", "pose")
 
 
@@ -60,8 +67,9 @@ def _true_masks(clip_dir: Path, index: int, shape: tuple[int, int]) -> list[np.n
     return out
 
 
-def score_clip(clip_dir: Path, out_dir: Path) -> dict:
-    """Run perception on one synthetic clip (camera given) and compare with its ground truth."""
+def score_clip(clip_dir: Path, out_dir: Path, behavior: Behavior | None = None) -> dict:
+    """Run perception on one synthetic clip (camera given) and compare with its ground truth; `behavior` (the
+    clip's family) checks the perceived end state replayed in the simulator."""
     gt = SceneSpec.load(clip_dir / "gt.json")
     labels = gt.provenance.stages["synth"]["labels"]
     named = list(dict.fromkeys(labels.values()))
@@ -108,7 +116,23 @@ def score_clip(clip_dir: Path, out_dir: Path) -> dict:
         failed["pose"] |= max(first_cm, last_cm) > FAIL_POSITION_CM
         row["objects"].append(entry)
     row["stage_failed"] = failed
+    row["replay"] = _replay(scene, out_dir, gt, behavior)
     return row
+
+
+def _replay(scene: SceneSpec, out_dir: Path, gt: SceneSpec, behavior: Behavior | None) -> dict:
+    """The perceived scene in the simulator (`sim.replay`): how far objects move settling at the first and last
+    frames (cm, the most any one moves), and the behavior's ground-truth check on the end state as perceived and
+    once settled (the clip's roles from gt.json; perceived objects carry the same names)."""
+    from video2policy.tools.sim.replay import replay
+
+    result = replay(scene, out_dir)
+    roles = gt.provenance.stages["synth"]["roles"]
+    out = {f"{w}_cm": max(result.moved_cm(w).values(), default=0.0) for w in ("first", "last")}
+    out["held"] = sorted(set(result.held["first"]) | set(result.held["last"]))
+    for key, settled in (("placed_success", False), ("success", True)):
+        out[key] = bool(behavior.success(result.states(settled), roles)[0]) if behavior else None
+    return out
 
 
 def _track_cm(estimated: list, truth: list) -> float | None:
@@ -148,7 +172,7 @@ def run_bench(
             clip = work_dir / family / str(seed)
             if not (clip / "gt.json").is_file() or not (clip / "masks").is_dir():
                 synthesize(registry.get(family), seed, clip, size=size, masks=True)
-            row = {"family": family, "seed": seed, **score_clip(clip, clip / "perception")}
+            row = {"family": family, "seed": seed, **score_clip(clip, clip / "perception", registry.get(family))}
             rows.append(row)
             if progress:
                 progress(len(rows), row)
@@ -173,6 +197,16 @@ def summarize(rows: list[dict]) -> dict:
         yaws = [o["yaw_deg"] for o in objs if "yaw_deg" in o]
         out["median_yaw_deg"] = round(float(np.median(yaws)), 2) if yaws else None
     out["failure_rate"] = {s: round(float(np.mean([r["stage_failed"][s] for r in rows])), 3) for s in JUDGED}
+    replays = [r["replay"] for r in rows if r.get("replay")]
+    if replays:
+        checked = [r for r in replays if r["success"] is not None]
+        out["replay"] = {
+            "clips": len(replays),
+            # settling, something moved more than SETTLED_CM: the simulator does not agree with the scene
+            "moved": {w: sum(r[f"{w}_cm"] > SETTLED_CM for r in replays) for w in ("first", "last")},
+            "placed_success": round(float(np.mean([r["placed_success"] for r in checked])), 3) if checked else None,
+            "success": round(float(np.mean([r["success"] for r in checked])), 3) if checked else None,
+        }
     out["raised"] = {s: sum(r["failed_stage"] == s for r in rows) for s in {r["failed_stage"] for r in rows} if s}
     out["median_seconds"] = round(float(np.median([r["seconds"] for r in rows])), 2) if rows else None
     return out
@@ -204,4 +238,11 @@ def markdown(rows: list[dict], summary: dict) -> str:
             f"{s['mean_track_cm']} cm, median yaw error {s['median_yaw_deg']} deg"
         )
     lines.append("failure rate per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in s["failure_rate"].items()))
+    if s.get("replay"):
+        r = s["replay"]
+        lines.append(
+            f"replayed in the simulator ({r['clips']} clips): something moved more than {SETTLED_CM:g} cm settling at "
+            f"the first frame in {r['moved']['first']}, at the last in {r['moved']['last']}; the behavior's "
+            f"ground-truth success on the end state as perceived {r['placed_success']}, once settled {r['success']}"
+        )
     return "\n".join(lines)

@@ -123,3 +123,20 @@ def held_up(caption: str, named: list[NamedObject]) -> str | None:
 def dropped(caption: str, named: list[NamedObject]) -> str | None:
     """The name of the object the caption drops (its first named object): it is picked up before it falls."""
     return named[0].name if caption and named and _DROPPED.match(caption) else None
+
+
+def openings(caption: str, named: list[NamedObject]) -> dict[str, str]:
+    """Which named objects are open, and on which side: the container the caption puts something into is open at
+    the top ("Throwing [garlic] into [bowl]"), the cover it puts over something, or lifts off it, at the bottom
+    ("Covering [ball] with [cup]"; "Uncovering [ball]" with one other object named: what hides it)."""
+    out = {}
+    into = put_into(caption, named)
+    if into:
+        out[into[1]] = "top"
+    cover = covered_with(caption, named)
+    hidden = uncovered(caption, named)
+    if cover:
+        out[cover[1]] = "bottom"
+    elif hidden and len(named) == 2:
+        out[next(o.name for o in named if o.name != hidden)] = "bottom"
+    return out

@@ -28,6 +28,7 @@ from video2policy.tools.perception.caption import (
     dropped,
     held_up,
     on_table_throughout,
+    openings,
     parse_objects,
     put_into,
     stays_put,
@@ -54,8 +55,16 @@ from video2policy.tools.perception.ground import (
     table_region,
     word_of,
 )
+from video2policy.tools.perception.hollow import wall_thickness
 from video2policy.tools.perception.mesh import MeshFit, build_mesh_fit, depth_points, rho_from_points, size_prior
-from video2policy.tools.perception.pose import end_inside, end_over, near_wall_ignore, track_poses, within_footprint
+from video2policy.tools.perception.pose import (
+    end_inside,
+    end_over,
+    near_wall_ignore,
+    on_floor,
+    track_poses,
+    within_footprint,
+)
 from video2policy.tools.perception.shapes import Solid
 from video2policy.tools.perception.sheet import contact_sheet, draw_frame
 from video2policy.tools.perception.store import StageStore, stage_key
@@ -71,7 +80,7 @@ from video2policy.tools.perception.track import (
 from video2policy.tools.perception.video import Clip, load_video
 
 Progress = Callable[[str, int, int], None]  # (stage, completed, total)
-PIPELINE_VERSION = "35"
+PIPELINE_VERSION = "36"
 
 
 @dataclass
@@ -296,8 +305,9 @@ class _Run:
         )
         poses = data["poses"]
 
-        key = stage_key(key, "assets")
-        data, _ = self.cached("assets", key, "trimesh + coacd", lambda: self._assets(named, fits))
+        open_sides = openings(caption, named)
+        key = stage_key(key, "assets", sorted(open_sides.items()))
+        data, _ = self.cached("assets", key, "trimesh + coacd", lambda: self._assets(named, fits, rhos, open_sides))
         files = data["files"]
 
         self.progress("scene", 0, 1)
@@ -758,6 +768,12 @@ class _Run:
                     f"pose: '{labels[inner]}' moved within the footprint of '{labels[outer]}' in the last {moved} "
                     "frames (lying in it, it cannot cross its walls)"
                 )
+            moved = on_floor(tracks[inner], solids[inner], tracks[outer], solids[outer], geometry.camera)
+            if moved:
+                self.warnings.append(
+                    f"pose: '{labels[inner]}' raised onto the floor of '{labels[outer]}' in {moved} frames (the "
+                    "caption puts it in there; it cannot reach through the floor to the table)"
+                )
         if slid:
             for name, n in keep_apart(tracks, solids, fps).items():
                 if n:
@@ -787,15 +803,21 @@ class _Run:
                 )
         return {"poses": poses, "_provenance": {"objects": info}}, {}
 
-    def _assets(self, named, fits: dict[str, MeshFit]) -> tuple[dict, dict]:
-        files = {}
+    def _assets(self, named, fits: dict[str, MeshFit], rhos: dict[str, float], open_sides: dict[str, str]):
+        """Mesh files and convex parts; what the caption puts something into, or covers something with, is a
+        shell open on that side (`hollow`), its walls `hollow.wall_thickness` thick once scaled."""
+        files, shells = {}, {}
         for obj in named:
             fit = fits[obj.name]
-            mesh = object_mesh(fit.kind, fit.proportions, fit.solid.roundness)
-            parts = object_parts(fit.kind, fit.proportions, mesh)
+            opening = open_sides.get(obj.name)
+            wall = wall_thickness(fit.proportions * rhos[obj.name]) / rhos[obj.name] if opening else 0.0
+            mesh = object_mesh(fit.kind, fit.proportions, fit.solid.roundness, opening, wall)
+            parts = object_parts(fit.kind, fit.proportions, mesh, opening, wall)
             mesh_path, parts = write_assets(self.out, obj.name, mesh, parts)
             files[obj.name] = {"mesh": mesh_path, "collision": parts}
-        return {"files": files, "_provenance": {"files": files}}, {}
+            if opening:
+                shells[obj.name] = {"open": opening, "wall_m": round(wall * rhos[obj.name], 4)}
+        return {"files": files, "_provenance": {"files": files, "open": shells}}, {}
 
     def _scene(
         self, clip: Clip, caption, named, geometry: Geometry, fits, solids, rhos, poses, files, masks, mask_conf

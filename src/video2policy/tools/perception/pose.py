@@ -30,8 +30,9 @@ from video2policy.tools.perception import shading
 from video2policy.tools.perception.colors import lab
 from video2policy.tools.perception.faces import face_r2
 from video2policy.tools.perception.geometry import PinholeCamera, kabsch
+from video2policy.tools.perception.hollow import wall_thickness
 from video2policy.tools.perception.mesh import depth_points
-from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, track_solid
+from video2policy.tools.perception.shapes import SilhouetteLoss, Solid, initial_guess, round_footprint, track_solid
 from video2policy.tools.perception.track import mostly_within, outline
 
 TILT_GAIN = 0.04  # roll/pitch are freed only when they improve the silhouette IoU by this much
@@ -572,7 +573,7 @@ def _across(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
 
 def _round(box: Solid) -> bool:
     """Whether a container's footprint is a disc (cylinders, mugs) rather than a rectangle (boxes, ellipsoids)."""
-    return box.kind not in ("box", "ellipsoid")
+    return round_footprint(box.kind)
 
 
 def _inside(position: np.ndarray, solid: Solid, container: TrackedPose, box: Solid) -> bool:
@@ -632,15 +633,16 @@ def end_inside(
     the container's footprint or above its rim, or when its last mask (`last_masks`: the object's and the
     container's in the last frame) lies outside the container's outline, its mask having strayed. Its final
     stretch (the frames it was lost in at the end, or those it stood still in where its mask ended; never the
-    first frame, where it was found) then moves to the container's centre: one view of a hidden object says no
-    more. A last mask inside the outline with the pose floating above the floor (one view cannot tell near and
-    high from far and low) lands along the camera's ray instead (at the centre where that ray meets the floor
-    outside the container's footprint), and an object lost over the floor falls onto it.
+    first frame, where it was found) then moves to the container's centre, lying flat on the floor at its yaw:
+    one view of a hidden object says no more. A last mask inside the outline with the pose floating above the
+    floor (one view cannot tell near and high from far and low) lands along the camera's ray instead (at the
+    centre where that ray meets the floor outside the container's footprint), and an object lost over the floor
+    falls onto it, lying flat too.
     Returns the number of frames moved.
     """
     T = len(track)
     mask, container_mask = last_masks
-    rest = solid.size[2] / 2
+    rest = solid.size[2] / 2 + wall_thickness(box.size)  # on the container's floor
     floating = track[-1].position[2] - rest > LIFTED
     if seen[-1]:
         if container_mask.any() and not mostly_within(mask, outline(container_mask)):
@@ -664,12 +666,13 @@ def end_inside(
         ray = track[s].position - camera.t
         position = np.array([*container[s].position[:2], rest])  # "centre"
         if how == "along the ray" and ray[2] < 0:  # where the camera's ray through it meets the floor,
-            on_floor = camera.t + ray * (rest - camera.t[2]) / ray[2]
-            if _inside(on_floor, solid, container[s], box):  # if that is inside (a mask astray reads far off)
-                position = on_floor
+            meets = camera.t + ray * (rest - camera.t[2]) / ray[2]
+            if _inside(meets, solid, container[s], box):  # if that is inside (a mask astray reads far off)
+                position = meets
         elif how == "down":
             position = np.array([*track[s].position[:2], rest])
-        track[s] = TrackedPose(position, track[s].rotation, INSIDE_CONFIDENCE, "inside its container (caption)")
+        flat = _upright(solid.moved(position, track[s].rotation)).rotation  # lying on the floor at its yaw
+        track[s] = TrackedPose(position, flat, INSIDE_CONFIDENCE, "inside its container (caption)")
     return T - t
 
 
@@ -736,8 +739,33 @@ def within_footprint(track: list[TrackedPose], solid: Solid, container: list[Tra
 
 def _room(solid: Solid, rotation: np.ndarray, holder: np.ndarray, box: Solid) -> np.ndarray:
     """How far (metres, along the container's axes; a radius for a round one) the object's centre may stray
-    from the container's before its footprint, turned by `rotation`, crosses the container's."""
+    from the container's before its footprint, turned by `rotation`, crosses the container's walls."""
     half = np.abs(holder.T @ rotation)[:2, :2] @ (solid.size[:2] / 2)
+    inner = box.size[:2] / 2 - wall_thickness(box.size)
     if _round(box):
-        return np.array([box.size[0] / 2 - float(np.max(half))])
-    return box.size[:2] / 2 - half
+        return np.array([inner[0] - float(np.max(half))])
+    return inner - half
+
+
+def on_floor(
+    track: list[TrackedPose], solid: Solid, container: list[TrackedPose], box: Solid, camera: PinholeCamera
+) -> int:
+    """An object lying in an open container (`hollow`) rests on its floor, `hollow.wall_thickness` above the
+    container's underside, not on the table through it (in the simulator the two were pushed apart): from the last
+    frame back, while the object is inside the container's footprint and reaches below the floor's top, it moves
+    up along the camera's ray until it rests there (the image shows it where it was; one view cannot tell near and
+    high from far and low). Returns the number of frames moved."""
+    moved = 0
+    for s in range(len(track) - 1, 0, -1):
+        pose, holder = track[s], container[s]
+        if not _inside(pose.position, solid, holder, box):
+            break
+        floor = holder.position[2] - box.size[2] / 2 + wall_thickness(box.size)
+        lift = floor - _bottom(solid.moved(pose.position, pose.rotation))
+        ray = pose.position - camera.t
+        if lift <= 0 or ray[2] >= 0:
+            continue
+        position = pose.position + ray * (lift / ray[2])  # `lift` higher, nearer the camera
+        track[s] = TrackedPose(position, pose.rotation, pose.confidence, pose.method + " (on its container's floor)")
+        moved += 1
+    return moved

@@ -266,7 +266,7 @@ def scaled_points(kind: str, size: np.ndarray, roundness: float = 1.0) -> np.nda
     if kind == "ellipsoid":
         return superellipsoid(_UNIT[kind], roundness) * size
     if kind == "mug":
-        body, handle = _mug_frames(size)
+        body, handle = mug_frames(size)
         return np.concatenate([_UNIT["cylinder"] * body[0] + body[1], _UNIT["box"] * handle[0] + handle[1]])
     if kind != "capsule":
         return _UNIT[kind] * size
@@ -277,7 +277,7 @@ def scaled_points(kind: str, size: np.ndarray, roundness: float = 1.0) -> np.nda
     return pts
 
 
-def _mug_frames(size: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def mug_frames(size: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """(size, centre) of a mug's body cylinder and of its handle's bounding box, about the mug's bounding-box centre
     (the handle along +x)."""
     length, d, h = (float(v) for v in size)
@@ -286,6 +286,12 @@ def _mug_frames(size: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[
     body = (np.array([d, d, h]), np.array([-reach / 2, 0.0, 0.0]))
     handle = (np.array([reach, HANDLE_BAR * d, z1 - z0]), np.array([length / 2 - reach / 2, 0.0, (z0 + z1) / 2]))
     return body, handle
+
+
+def round_footprint(kind: str) -> bool:
+    """Whether a primitive's footprint counts as a disc or ellipse (cylinders, cones, mugs, capsules) rather than a
+    rectangle (boxes, and ellipsoids, whose roundness may make them boxy): what holds a thing put into it."""
+    return kind not in ("box", "ellipsoid")
 
 
 def unit_mesh(kind: str) -> trimesh.Trimesh:
@@ -307,7 +313,7 @@ def solid_parts(kind: str, size: np.ndarray) -> list[trimesh.Trimesh]:
     its bounding-box centre; [] for the others."""
     if kind != "mug":
         return []
-    (d, body_at), (handle, handle_at) = _mug_frames(np.asarray(size, float))
+    (d, body_at), (handle, handle_at) = mug_frames(np.asarray(size, float))
     body = trimesh.creation.cylinder(radius=d[0] / 2, height=d[2], sections=48)
     body.apply_translation(body_at)
     bar = handle[1]
