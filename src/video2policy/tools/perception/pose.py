@@ -571,15 +571,10 @@ def _across(solid: Solid, camera: PinholeCamera, mask: np.ndarray, ignore: np.nd
     return track_solid(start, camera, mask, ignore, along_ray=ALONG_RAY)
 
 
-def _round(box: Solid) -> bool:
-    """Whether a container's footprint is a disc (cylinders, mugs) rather than a rectangle (boxes, ellipsoids)."""
-    return round_footprint(box.kind)
-
-
 def _inside(position: np.ndarray, solid: Solid, container: TrackedPose, box: Solid) -> bool:
     """Whether an object of `solid`'s size at `position` lies within the container's footprint, not above its rim."""
     local = container.rotation.T @ (position - container.position)
-    if not _round(box):
+    if not round_footprint(box.kind):
         within = abs(local[0]) <= box.size[0] / 2 and abs(local[1]) <= box.size[1] / 2
     else:
         within = float(np.hypot(local[0], local[1])) <= box.size[0] / 2
@@ -716,7 +711,7 @@ def within_footprint(track: list[TrackedPose], solid: Solid, container: list[Tra
             break
         rotation = pose.rotation
         room = _room(solid, rotation, holder.rotation, box)
-        if room.min() < 0 and not _round(box):  # it cannot lie so: turn it along the container's axes
+        if room.min() < 0 and not round_footprint(box.kind):  # it cannot lie so: turn it along the container's axes
             yaw = np.arctan2(holder.rotation[1, 0], holder.rotation[0, 0]) - np.arctan2(rotation[1, 0], rotation[0, 0])
             turns = [Rotation.from_euler("z", yaw + q).as_matrix() @ rotation for q in (0.0, np.pi / 2)]
             rotation = max(turns, key=lambda r: _room(solid, r, holder.rotation, box).min())
@@ -724,7 +719,7 @@ def within_footprint(track: list[TrackedPose], solid: Solid, container: list[Tra
         if room.min() < 0:
             break  # it fits no way: the sizes are off, and nothing here says where it is
         local = holder.rotation.T @ (pose.position - holder.position)
-        if _round(box):
+        if round_footprint(box.kind):
             r = float(np.hypot(local[0], local[1]))
             if r > room[0]:
                 local[:2] *= room[0] / r
@@ -742,7 +737,7 @@ def _room(solid: Solid, rotation: np.ndarray, holder: np.ndarray, box: Solid) ->
     from the container's before its footprint, turned by `rotation`, crosses the container's walls."""
     half = np.abs(holder.T @ rotation)[:2, :2] @ (solid.size[:2] / 2)
     inner = box.size[:2] / 2 - wall_thickness(box.size)
-    if _round(box):
+    if round_footprint(box.kind):
         return np.array([inner[0] - float(np.max(half))])
     return inner - half
 

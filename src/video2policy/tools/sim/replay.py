@@ -4,8 +4,9 @@ A perceived scene is only useful if the simulator agrees with it: objects placed
 and where it ends the behavior's ground-truth check sees what the person did. Objects that overlap (a solid bowl
 around the garlic thrown into it, a cup standing on the ball it covers) are pushed apart the moment physics runs.
 `replay` places the objects at the first poses, then at the last, lets each settle for `SETTLE_SECONDS` with the
-robot at home, and returns the settled poses and the state dictionary a success check reads (`<name>_init_pos`
-from the settled start). Objects held up in the air at a frame (nothing under them; a hand holds them) stay put.
+robot at home, and returns the placed and settled poses (`Replay`), whose `states()` is the state dictionary a
+success check reads (`<name>_init_pos` from the start). Objects held up in the air at a frame (nothing under them;
+a hand holds them) stay put.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def _held(scene: SceneSpec, which: str) -> list[str]:
             o = getattr(other, which)
             if other is not obj and np.hypot(*np.subtract(pose.position[:2], o.position[:2])) < max(other.size[:2]) / 2:
                 support = max(support, o.position[2] + other.size[2] / 2)
-        if bottom - support > HELD_GAP and bottom > HELD_GAP:
+        if bottom - support > HELD_GAP:  # support is never below the table
             out.append(obj.name)
     return out
 
